@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# berth — one non-recursive Makefile; everything it makes goes under build/.
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+BUILD      ?= build
+CC         ?= cc
+CLANG      ?= clang
+FUZZ_SECONDS ?= 60
+# The shared/ folder beside the repository holds the compose corpus.
+SHARED     ?= $(abspath ../shared)
+
+PKGS       := yaml-0.1 json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljson-c)
+
+WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS     ?= -O2 -g
+CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/cli $(PKG_CFLAGS)
+DEPFLAGS    = -MMD -MP
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-9s %s\n' $(1) $(2)
+endif
+
+LIB_SRCS   := $(sort $(wildcard user/lib/*.c))
+CLI_SRCS   := $(sort $(wildcard user/cli/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_LIB   := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
+FUZZ_LIB   := $(LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+
+BERTH      := $(BUILD)/berth
+
+.PHONY: all help deps demo test test-unit test-cli test-fuzz fuzz clean format
+
+all: $(BERTH) ## build build/berth
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+deps: ## install the Debian packages berth needs (idempotent)
+	$(Q)tools/deps.sh
+
+demo: deps ## build and show the model berth makes of a bundled exercise example
+	$(Q)$(MAKE) --no-print-directory all
+	$(BERTH) config -f examples/part3.1-frontend-backend/compose.yml
+
+$(BERTH): $(CLI_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c -o $@ $<
+
+# The library again with ASan and UBSan, for the unit tests.
+$(BUILD)/asan/%.o: %.c
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -c -o $@ $<
+
+# And with clang's libFuzzer instrumentation, for the fuzz targets.
+$(BUILD)/fuzz/%.o: %.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all $(WARN) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(ASAN_LIB)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $^ \
+		$(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(WARN) $(DEPFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test: deps ## install what is missing, then run every test tier
+	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh unit cli fuzz
+
+test-unit: $(UNIT_BINS) ## cmocka unit tests (with ASan and UBSan)
+	$(Q)BUILD=$(BUILD) tests/run.sh unit
+
+test-cli: $(BERTH) ## the berth binary on the examples, the corpus and invalid specs
+	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) tests/run.sh cli
+
+test-fuzz: $(FUZZ_BINS) ## replay the fuzz corpora, then fuzz each target for FUZZ_SECONDS
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh fuzz
+
+fuzz: $(FUZZ_BINS) ## fuzz for longer: make fuzz FUZZ_SECONDS=600
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh fuzz
+
+format: ## clang-format every C source and header
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean: ## remove build/
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Installs the Debian packages berth builds, tests and runs with. Idempotent:
+# silent when everything is present, apt-get only for what is missing.
+set -euo pipefail
+
+pkgs=(
+	build-essential pkg-config
+	clang llvm libclang-rt-14-dev   # BPF objects later; libFuzzer and sanitizers now
+	libyaml-dev                     # the compose parser
+	libjson-c-dev                   # --json output
+	libcmocka-dev                   # unit tests
+	python3                         # a few test helpers
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	[[ $p == \#* ]] && continue
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "tools/deps.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "tools/deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include <stdbool.h>
+
+#include "spec.h"
+
+/* Exit codes, as the architecture fixes them. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USER = 1,		/* bad spec, unknown name, bad usage */
+	EXIT_SYSTEM = 2,	/* the kernel or the system refused */
+};
+
+struct cli {
+	const char *file;	/* -f */
+	const char *project;	/* -p */
+	const char *host_netns;	/* --host-netns */
+	bool json;
+	int verbose;
+	int argc;		/* the verb's operands */
+	char **argv;
+};
+
+/* Load the compose file named by -f (or found in the current directory). */
+struct spec *cli_load_spec(const struct cli *c);
+
+/* Subnets routed in this namespace, from /proc/net/route. */
+int host_routed_subnets(struct ipv4_prefix **out, size_t *n);
+
+int do_config(struct cli *c);
+
+#endif

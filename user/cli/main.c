@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* berth: the command table, global options and spec loading shared by verbs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "print.h"
+#include "util.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+static int do_help(struct cli *c);
+
+static int do_version(struct cli *c)
+{
+	struct printer p;
+
+	pr_init(&p, c->json, stdout);
+	pr_obj_open(&p, NULL);
+	pr_str(&p, "version", BERTH_VERSION);
+	pr_obj_close(&p);
+	pr_end(&p);
+	return EXIT_OK;
+}
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(struct cli *c);
+	const char *usage;
+	const char *help;
+} cmds[] = {
+	{ "config", do_config, "config -f FILE [-p PROJECT] [--json] [-v]",
+	  "validate a compose file and print the model berth would apply" },
+	{ "version", do_version, "version [--json]", "print berth's version" },
+	{ "help", do_help, "help [COMMAND]", "show this help, or one command's" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: berth [OPTIONS] COMMAND [ARGS...]\n\n"
+	      "eBPF container networking from a docker-compose file.\n\ncommands:\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fputs("\noptions (before or after the command, up to --):\n"
+	      "  -f, --file FILE         the compose file (default: compose.yaml, compose.yml,\n"
+	      "                          docker-compose.yaml or docker-compose.yml here)\n"
+	      "  -p, --project-name NAME the project (default: the file's name:, else its directory)\n"
+	      "      --host-netns NS     act on the instance of namespace NS (default: this host)\n"
+	      "      --json              print JSON\n"
+	      "  -v, --verbose           say more (config: list the keys berth ignores)\n"
+	      "  -h, --help              this help\n"
+	      "\nexit codes: 0 ok, 1 user error, 2 system error\n",
+	      f);
+}
+
+static const struct cmd *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+static int do_help(struct cli *c)
+{
+	const struct cmd *cmd;
+
+	if (!c->argc) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	cmd = cmd_find(c->argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "berth: unknown command \"%s\"\n", c->argv[0]);
+		return EXIT_USER;
+	}
+	printf("usage: berth %s\n\n%s\n", cmd->usage, cmd->help);
+	return EXIT_OK;
+}
+
+static const char *const default_files[] = {
+	"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+};
+
+struct spec *cli_load_spec(const struct cli *c)
+{
+	struct spec_opts o = { .project = c->project, .env = (const char *const *)environ };
+	const char *file = c->file;
+	struct ipv4_prefix *routed = NULL;
+	struct diag d = { 0 };
+	struct spec *s;
+
+	for (size_t i = 0; !file && i < ARRAY_SIZE(default_files); i++)
+		if (!access(default_files[i], F_OK))
+			file = default_files[i];
+	if (!file) {
+		pr_error(c->json, "berth: no compose file: give -f FILE (none of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml is here)");
+		return NULL;
+	}
+	/* without /proc/net/route IPAM cannot avoid routed subnets: say so, go on */
+	if (host_routed_subnets(&routed, &o.n_routed))
+		fprintf(stderr, "berth: warning: cannot read the host's routes; automatic subnets may overlap them\n");
+	o.routed = routed;
+	s = spec_load_file(file, &o, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		char *line = diag_format(&d.msgs[i]);
+
+		fprintf(stderr, "%s\n", line);
+		free(line);
+	}
+	if (!s && c->json) {
+		char *msg = xasprintf("%s: %zu error%s in the compose file", file, d.n_errors,
+				      d.n_errors == 1 ? "" : "s");
+
+		pr_error(true, msg);
+		free(msg);
+	}
+	if (s && c->verbose) {
+		for (size_t i = 0; i < s->n_ignored; i++)
+			fprintf(stderr, "%s:%d:%d: note: ignored %s\n", s->file, s->ignored[i].loc.line,
+				s->ignored[i].loc.col, s->ignored[i].path);
+	}
+	diag_free(&d);
+	free(routed);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "project-name", required_argument, NULL, 'p' },
+		{ "host-netns", required_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli c = { 0 };
+	const struct cmd *cmd;
+	bool help = false;
+	int opt;
+
+	/* GNU getopt permutes: options may come before or after the verb, up to "--" */
+	while ((opt = getopt_long(argc, argv, "f:p:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (c.file) {
+				fprintf(stderr, "berth: -f given twice: berth reads one compose file\n");
+				return EXIT_USER;
+			}
+			c.file = optarg;
+			break;
+		case 'p':
+			c.project = optarg;
+			break;
+		case 'N':
+			c.host_netns = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'v':
+			c.verbose++;
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'V':
+			c.argc = 0;
+			return do_version(&c);
+		default:
+			fprintf(stderr, "berth: try 'berth help'\n");
+			return EXIT_USER;
+		}
+	}
+	if (optind >= argc) {
+		usage(help ? stdout : stderr);
+		return help ? EXIT_OK : EXIT_USER;
+	}
+	cmd = cmd_find(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "berth: unknown command \"%s\"; try 'berth help'\n", argv[optind]);
+		return EXIT_USER;
+	}
+	c.argc = argc - optind - 1;
+	c.argv = argv + optind + 1;
+	if (help) {
+		printf("usage: berth %s\n\n%s\n", cmd->usage, cmd->help);
+		return EXIT_OK;
+	}
+	return cmd->fn(&c);
+}

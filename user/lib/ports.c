@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "ports.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipv4.h"
+#include "util.h"
+
+const char *port_proto_name(enum port_proto p)
+{
+	switch (p) {
+	case PORT_UDP:
+		return "udp";
+	case PORT_SCTP:
+		return "sctp";
+	default:
+		return "tcp";
+	}
+}
+
+static char *port_parse_one(const char *s, size_t n, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (!n)
+		return xstrdup("missing port number");
+	if (n > 5)
+		return xasprintf("port %.*s is out of range 1-65535", (int)n, s);
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return xasprintf("invalid port \"%.*s\": not a number", (int)n, s);
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return xasprintf("port %lu is out of range 1-65535", v);
+	*out = (uint16_t)v;
+	return NULL;
+}
+
+char *port_parse_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = strchr(s, '-');
+	char *err;
+
+	if (!dash) {
+		err = port_parse_one(s, strlen(s), lo);
+		*hi = *lo;
+		return err;
+	}
+	err = port_parse_one(s, (size_t)(dash - s), lo);
+	if (!err)
+		err = port_parse_one(dash + 1, strlen(dash + 1), hi);
+	if (!err && *hi < *lo)
+		err = xasprintf("port range %s is reversed", s);
+	return err;
+}
+
+char *port_parse_proto(const char *s, enum port_proto *proto)
+{
+	if (!strcasecmp(s, "tcp"))
+		*proto = PORT_TCP;
+	else if (!strcasecmp(s, "udp"))
+		*proto = PORT_UDP;
+	else if (!strcasecmp(s, "sctp"))
+		*proto = PORT_SCTP;
+	else
+		return xasprintf("unknown protocol \"%s\" (expected tcp, udp or sctp)", s);
+	return NULL;
+}
+
+char *port_check_lengths(struct port_spec *p)
+{
+	unsigned host_n = (unsigned)p->host_hi - p->host_lo;
+	unsigned target_n = (unsigned)p->target_hi - p->target_lo;
+
+	if (!p->host_lo || host_n == target_n)
+		return NULL;
+	if (target_n == 0) {
+		/* "8000-9000:80": the first free port of the host range */
+		p->n_to_one = true;
+		return NULL;
+	}
+	return xasprintf("host port range %u-%u and container port range %u-%u are of unequal length",
+			 p->host_lo, p->host_hi, p->target_lo, p->target_hi);
+}
+
+/* Split off "/proto"; returns the rest in an allocated string. */
+static char *split_proto(const char *s, enum port_proto *proto, char **err)
+{
+	const char *slash = strrchr(s, '/');
+
+	*proto = PORT_TCP;
+	*err = NULL;
+	if (!slash)
+		return xstrdup(s);
+	*err = port_parse_proto(slash + 1, proto);
+	return xstrndup(s, (size_t)(slash - s));
+}
+
+char *port_parse_short(const char *s, struct port_spec *p)
+{
+	char *err, *body, *parts[3];
+	int n = 1;
+
+	body = split_proto(s, &p->proto, &err);
+	if (err)
+		goto out;
+	if (!*body) {
+		err = xstrdup("empty port mapping");
+		goto out;
+	}
+	parts[0] = body;
+	for (char *c = body; *c; c++) {
+		if (*c != ':')
+			continue;
+		if (n == 3 || body[0] == '[') {
+			err = xasprintf("IPv6 host address in \"%s\": berth has no IPv6 yet; "
+					"bind to an IPv4 address or leave the address out", s);
+			goto out;
+		}
+		*c = '\0';
+		parts[n++] = c + 1;
+	}
+	if (body[0] == '[') {
+		err = xasprintf("IPv6 host address in \"%s\": berth has no IPv6 yet; "
+				"bind to an IPv4 address or leave the address out", s);
+		goto out;
+	}
+	err = port_parse_range(parts[n - 1], &p->target_lo, &p->target_hi);
+	if (err)
+		goto out;
+	if (n >= 2 && *parts[n - 2]) {
+		err = port_parse_range(parts[n - 2], &p->host_lo, &p->host_hi);
+		if (err)
+			goto out;
+	}
+	if (n == 3 && *parts[0] && !ipv4_parse(parts[0], &p->host_ip)) {
+		err = xasprintf("invalid host address \"%s\" in \"%s\"", parts[0], s);
+		goto out;
+	}
+	err = port_check_lengths(p);
+out:
+	free(body);
+	return err;
+}
+
+char *port_parse_expose(const char *s, struct port_spec *p)
+{
+	char *err, *body = split_proto(s, &p->proto, &err);
+
+	if (!err)
+		err = port_parse_range(body, &p->target_lo, &p->target_hi);
+	free(body);
+	return err;
+}
