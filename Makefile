@@ -2,23 +2,31 @@
 # berth — one non-recursive Makefile; everything it makes goes under build/.
 
 .DELETE_ON_ERROR:
+# keep the objects of every build variant (make would delete them as intermediates)
+.SECONDARY:
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
 BUILD      ?= build
 CC         ?= cc
 CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/aarch64/arm64/')
+BPF_ARCH   := $(subst x86_64,x86,$(ARCH))
 FUZZ_SECONDS ?= 60
 # The shared/ folder beside the repository holds the compose corpus.
 SHARED     ?= $(abspath ../shared)
 
-PKGS       := yaml-0.1 json-c
+PKGS       := yaml-0.1 json-c libbpf libnl-3.0 libnl-route-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljson-c)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+		echo -lyaml -ljson-c -lbpf -lelf -lz -lnl-route-3 -lnl-3)
 
 WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS     ?= -O2 -g
-CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/cli $(PKG_CFLAGS)
+CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/agent -Iuser/cli -I$(BUILD)/bpf $(PKG_CFLAGS)
+BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+		-Ivmlinux/$(ARCH) -Iinclude -Ibpf
 DEPFLAGS    = -MMD -MP
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -30,8 +38,11 @@ Q := @
 msg = @printf '  %-9s %s\n' $(1) $(2)
 endif
 
+BPF_SRCS   := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 LIB_SRCS   := $(sort $(wildcard user/lib/*.c))
-CLI_SRCS   := $(sort $(wildcard user/cli/*.c))
+CLI_SRCS   := $(sort $(wildcard user/cli/*.c user/agent/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_LIB   := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
@@ -44,7 +55,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
 BERTH      := $(BUILD)/berth
 
-.PHONY: all help deps demo test test-unit test-cli test-fuzz fuzz clean format
+.PHONY: all help deps demo vmlinux test test-unit test-cli test-fuzz fuzz clean format
 
 all: $(BERTH) ## build build/berth
 
@@ -62,7 +73,22 @@ $(BERTH): $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name berth_$* > $@
+
+vmlinux: ## regenerate vmlinux/<arch>/vmlinux.h from this kernel's BTF
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# user objects may include the skeletons: build those first
+$(BUILD)/obj/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c -o $@ $<

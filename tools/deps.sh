@@ -6,16 +6,18 @@ set -euo pipefail
 
 pkgs=(
 	build-essential pkg-config
-	clang llvm libclang-rt-14-dev   # BPF objects later; libFuzzer and sanitizers now
+	clang llvm libclang-rt-14-dev   # BPF objects; libFuzzer and sanitizers
+	libbpf-dev libelf-dev zlib1g-dev bpftool   # loading, skeletons, vmlinux.h
+	libnl-3-dev libnl-route-3-dev   # netlink: namespaces, links, addresses, routes
 	libyaml-dev                     # the compose parser
-	libjson-c-dev                   # --json output
+	libjson-c-dev                   # --json output and state files
 	libcmocka-dev                   # unit tests
-	python3                         # a few test helpers
+	iproute2 iputils-ping netcat-openbsd curl iperf3 sockperf   # integration tests, bench
+	python3 python3-yaml            # test helpers: JSON and YAML checks of berth config
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
-	[[ $p == \#* ]] && continue
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing+=("$p")
 	fi

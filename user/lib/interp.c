@@ -91,7 +91,10 @@ static int expand_braced(const char *p, size_t len, const struct interp_env *env
 	} else if (i < len && strchr("-?+", p[i])) {
 		op[0] = p[i];
 		i += 1;
-	} else if (i >= len || p[i] != '}') {
+	} else if (i >= len) {
+		*err = xstrdup("invalid interpolation: missing \"}\"");
+		return -EINVAL;
+	} else if (p[i] != '}') {
 		*err = xasprintf("invalid interpolation \"${%.*s\": unexpected character after the variable name",
 				 (int)(i < len ? i + 1 : i), p);
 		return -EINVAL;

@@ -94,13 +94,14 @@ static void allocate_subnets(struct loader *ld)
 			next++;
 		}
 		if (!n->has_gateway)
-			n->gateway = n->subnet.addr + 1;
+			n->gateway = network_gateway(n);
 	}
 }
 
 struct net_alloc {
 	uint32_t next;		/* next candidate address */
-	uint32_t first, last;	/* the pool: ip_range or subnet */
+	uint32_t last;		/* the pool: ip_range or subnet */
+	bool done;		/* next went past last */
 };
 
 static bool addr_reserved(const struct spec *s, int net, uint32_t a)
@@ -109,6 +110,9 @@ static bool addr_reserved(const struct spec *s, int net, uint32_t a)
 
 	if (a == n->subnet.addr || a == ipv4_prefix_last(n->subnet) || a == n->gateway)
 		return true;
+	for (size_t i = 0; i < n->n_aux; i++)
+		if (n->aux[i].addr == a)
+			return true;
 	for (size_t i = 0; i < s->n_svcs; i++)
 		for (size_t j = 0; j < s->svcs[i].n_nets; j++)
 			if (s->svcs[i].nets[j].net == net && s->svcs[i].nets[j].has_ipv4 &&
@@ -119,10 +123,13 @@ static bool addr_reserved(const struct spec *s, int net, uint32_t a)
 
 static bool next_addr(const struct spec *s, int net, struct net_alloc *al, uint32_t *out)
 {
-	while (al->next && al->next <= al->last) {
+	while (!al->done && al->next <= al->last) {
 		uint32_t a = al->next;
 
-		al->next = a == UINT32_MAX ? 0 : a + 1;
+		if (a == al->last)
+			al->done = true;
+		else
+			al->next = a + 1;
 		if (!addr_reserved(s, net, a)) {
 			*out = a;
 			return true;
@@ -140,7 +147,7 @@ static void allocate_endpoints(struct loader *ld)
 	for (size_t i = 0; i < s->n_nets; i++) {
 		struct ipv4_prefix pool = s->nets[i].has_range ? s->nets[i].range : s->nets[i].subnet;
 
-		al[i].first = al[i].next = pool.addr;
+		al[i].next = pool.addr;
 		al[i].last = ipv4_prefix_last(pool);
 	}
 	for (size_t i = 0; i < s->n_svcs; i++) {
@@ -180,6 +187,15 @@ static void allocate_endpoints(struct loader *ld)
 	}
 out:
 	free(al);
+}
+
+uint32_t network_gateway(const struct network *n)
+{
+	if (n->has_gateway)
+		return n->gateway;
+	if (n->has_range)
+		return n->range.addr == n->subnet.addr ? n->range.addr + 1 : n->range.addr;
+	return n->subnet.addr + 1;
 }
 
 void spec_ipam(struct loader *ld)

@@ -45,4 +45,12 @@ static inline bool ipv4_prefix_within(struct ipv4_prefix inner, struct ipv4_pref
 	return inner.len >= outer.len && ipv4_prefix_contains(outer, inner.addr);
 }
 
+/* Not this-network (0/8), loopback (127/8), multicast or reserved (224/3), nor /0. */
+static inline bool ipv4_subnet_usable(struct ipv4_prefix p)
+{
+	uint8_t first = (uint8_t)(p.addr >> 24);
+
+	return p.len >= 8 && first != 0 && first != 127 && first < 224;
+}
+
 #endif

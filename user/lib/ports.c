@@ -27,13 +27,17 @@ static char *port_parse_one(const char *s, size_t n, uint16_t *out)
 
 	if (!n)
 		return xstrdup("missing port number");
-	if (n > 5)
-		return xasprintf("port %.*s is out of range 1-65535", (int)n, s);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)s[i]))
 			return xasprintf("invalid port \"%.*s\": not a number", (int)n, s);
-		v = v * 10 + (unsigned long)(s[i] - '0');
+	while (n > 1 && *s == '0') {	/* "0080" is 80, as Docker reads it */
+		s++;
+		n--;
 	}
+	if (n > 5)
+		return xasprintf("port %.*s is out of range 1-65535", (int)n, s);
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
 	if (v < 1 || v > 65535)
 		return xasprintf("port %lu is out of range 1-65535", v);
 	*out = (uint16_t)v;
@@ -116,6 +120,10 @@ char *port_parse_short(const char *s, struct port_spec *p)
 	for (char *c = body; *c; c++) {
 		if (*c != ':')
 			continue;
+		if (n == 3 && ipv4_parse(body, &p->host_ip)) {
+			err = xasprintf("invalid port mapping \"%s\": too many ':' (expected [IP:][HOST:]CONTAINER)", s);
+			goto out;
+		}
 		if (n == 3 || body[0] == '[') {
 			err = xasprintf("IPv6 host address in \"%s\": berth has no IPv6 yet; "
 					"bind to an IPv4 address or leave the address out", s);

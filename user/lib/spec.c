@@ -87,6 +87,8 @@ struct pair {
 struct pairs {
 	struct pair *p;
 	size_t n;
+	yaml_node_t **merged;	/* mappings collected so far */
+	size_t n_merged;
 };
 
 static bool pairs_has(const struct pairs *ps, const char *k)
@@ -101,6 +103,12 @@ static void collect_pairs(struct loader *ld, yaml_node_t *map, struct pairs *ps,
 {
 	yaml_node_pair_t *p;
 
+	/* a mapping merged twice adds nothing the first merge did not */
+	for (size_t i = 0; i < ps->n_merged; i++)
+		if (ps->merged[i] == map)
+			return;
+	VEC_PUSH(ps->merged, ps->n_merged);
+	ps->merged[ps->n_merged - 1] = map;
 	if (depth > MAX_DEPTH) {
 		ld_err(ld, map, "merge keys nested too deeply");
 		return;
@@ -116,11 +124,8 @@ static void collect_pairs(struct loader *ld, yaml_node_t *map, struct pairs *ps,
 		}
 		if (!strcmp(ks, "<<"))
 			continue;
-		if (pairs_has(ps, ks)) {
-			if (!depth)
-				ld_err(ld, k, "duplicate key \"%s\"", ks);
-			continue;
-		}
+		if (pairs_has(ps, ks))
+			continue;	/* merged keys yield to own ones; duplicates were reported */
 		VEC_PUSH(ps->p, ps->n);
 		ps->p[ps->n - 1] = (struct pair){ k, v };
 	}
@@ -159,6 +164,8 @@ static struct pairs map_pairs(struct loader *ld, yaml_node_t *map, const char *w
 		return ps;
 	}
 	collect_pairs(ld, map, &ps, 0);
+	free(ps.merged);
+	ps.merged = NULL;
 	return ps;
 }
 
@@ -174,10 +181,18 @@ static yaml_node_t *seq_at(struct loader *ld, const yaml_node_t *n, size_t i)
 
 /* ---- typed scalars ---- */
 
+/* A scalar whose interpolation failed: reported once, then left alone. */
+static bool failed(const struct loader *ld, const yaml_node_t *n)
+{
+	return ld->visited && ld->visited[n - ld->doc.nodes.start] == INTERP_FAILED;
+}
+
 static const char *want_str(struct loader *ld, yaml_node_t *n, const char *what)
 {
 	const char *s = scalar(n);
 
+	if (failed(ld, n))
+		return NULL;
 	if (!s)
 		ld_err(ld, n, "%s must be a string", what);
 	return s;
@@ -187,6 +202,8 @@ static bool want_bool(struct loader *ld, yaml_node_t *n, const char *what, bool 
 {
 	const char *s = scalar(n);
 
+	if (failed(ld, n))
+		return false;
 	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))) {
 		*out = true;
 		return true;
@@ -207,6 +224,8 @@ static bool want_int(struct loader *ld, yaml_node_t *n, const char *what, long l
 	char *end;
 	long long v;
 
+	if (failed(ld, n))
+		return false;
 	if (!s || !*s) {
 		ld_err(ld, n, "%s must be an integer", what);
 		return false;
@@ -237,6 +256,8 @@ static bool want_duration(struct loader *ld, yaml_node_t *n, const char *what, u
 	const char *s = scalar(n), *p;
 	double total = 0;
 
+	if (failed(ld, n))
+		return false;
 	if (!s || !*s)
 		goto bad;
 	p = s;
@@ -251,10 +272,6 @@ static bool want_duration(struct loader *ld, yaml_node_t *n, const char *what, u
 		if (end == p)
 			goto bad;
 		p = end;
-		if (!*p && p == s + strlen(s) && total == 0) {
-			total = v * 1e3;
-			break;
-		}
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 			size_t l = strlen(units[i].unit);
 
@@ -273,7 +290,7 @@ static bool want_duration(struct loader *ld, yaml_node_t *n, const char *what, u
 	*ms = (uint64_t)total;
 	return true;
 bad:
-	ld_err(ld, n, "%s must be a duration such as 30s, 1m30s or 500ms%s%s%s", what,
+	ld_err(ld, n, "%s must be a duration with a unit, such as 30s, 1m30s or 500ms%s%s%s", what,
 	       s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
 	return false;
 }
@@ -282,21 +299,23 @@ bad:
 
 static void interp_node(struct loader *ld, yaml_node_t *n, int depth)
 {
+	size_t id = (size_t)(n - ld->doc.nodes.start);
 	char *out, *err, **missing = NULL;
 
-	if (depth > MAX_DEPTH)
+	/*
+	 * Aliases share nodes: expand each node once, or "$$" would be
+	 * unescaped twice and nested aliases would cost exponential time.
+	 */
+	if (depth > MAX_DEPTH || ld->visited[id])
 		return;
+	ld->visited[id] = 1;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
-		if (n->start_mark.index < ld->interp_done_len &&
-		    ld->interp_done[n->start_mark.index])
-			return;	/* an aliased node already expanded */
-		if (n->start_mark.index < ld->interp_done_len)
-			ld->interp_done[n->start_mark.index] = 1;
 		if (!strchr((const char *)n->data.scalar.value, '$'))
 			return;
 		if (interp_expand((const char *)n->data.scalar.value, &ld->env, &out, &err,
 				  &missing)) {
+			ld->visited[id] = INTERP_FAILED;
 			ld_err(ld, n, "%s", err);
 			free(err);
 			strv_free(missing);
@@ -316,8 +335,20 @@ static void interp_node(struct loader *ld, yaml_node_t *n, int depth)
 		break;
 	case YAML_MAPPING_NODE:
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		     p < n->data.mapping.pairs.top; p++)
+		     p < n->data.mapping.pairs.top; p++) {
+			const char *k = scalar(node(ld, p->key));
+
+			/* compose refuses duplicate keys anywhere, ignored sections included */
+			for (yaml_node_pair_t *q = n->data.mapping.pairs.start; k && q < p; q++) {
+				const char *qk = scalar(node(ld, q->key));
+
+				if (qk && !strcmp(k, qk) && strcmp(k, "<<")) {
+					ld_err(ld, node(ld, p->key), "duplicate key \"%s\"", k);
+					break;
+				}
+			}
 			interp_node(ld, node(ld, p->value), depth + 1);
+		}
 		break;
 	default:
 		break;
@@ -425,6 +456,28 @@ static void parse_xberth_top(struct loader *ld, yaml_node_t *n)
 
 /* ---- networks ---- */
 
+/* aux_addresses: {name: address} that IPAM must not hand out */
+static void parse_aux(struct loader *ld, struct network *net, yaml_node_t *n)
+{
+	struct pairs ps = map_pairs(ld, n, "aux_addresses");
+
+	for (size_t i = 0; i < ps.n; i++) {
+		const char *v = want_str(ld, ps.p[i].val, "an aux address");
+		struct aux_addr a = { .loc = nloc(ps.p[i].val) };
+
+		if (!v)
+			continue;
+		if (!ipv4_parse(v, &a.addr)) {
+			ld_err(ld, ps.p[i].val, "invalid aux address \"%s\" for %s", v,
+			       scalar(ps.p[i].key));
+			continue;
+		}
+		VEC_PUSH(net->aux, net->n_aux);
+		net->aux[net->n_aux - 1] = a;
+	}
+	free(ps.p);
+}
+
 static void parse_ipam(struct loader *ld, struct network *net, yaml_node_t *n)
 {
 	struct pairs ps = map_pairs(ld, n, "ipam");
@@ -469,8 +522,10 @@ static void parse_ipam(struct loader *ld, struct network *net, yaml_node_t *n)
 					struct ipv4_prefix *pf = sub ? &net->subnet : &net->range;
 
 					cv = want_str(ld, val, ck);
-					if (!cv)
+					if (!cv) {
+						net->subnet_bad |= sub;
 						continue;
+					}
 					if (sub ? net->has_subnet : net->has_range) {
 						ld_err(ld, val,
 						       "network %s: more than one IPv4 %s (berth supports one IPv4 subnet per network)",
@@ -478,6 +533,8 @@ static void parse_ipam(struct loader *ld, struct network *net, yaml_node_t *n)
 						continue;
 					}
 					err = ipv4_prefix_parse(cv, pf);
+					if (err && sub)
+						net->subnet_bad = true;	/* keep dependent checks quiet */
 					if (err == -EDOM) {
 						char b[20];
 
@@ -496,6 +553,8 @@ static void parse_ipam(struct loader *ld, struct network *net, yaml_node_t *n)
 						net->has_range = true;
 						net->range_loc = nloc(val);
 					}
+				} else if (!strcmp(ck, "aux_addresses")) {
+					parse_aux(ld, net, val);
 				} else if (!strcmp(ck, "gateway")) {
 					cv = want_str(ld, val, "gateway");
 					if (!cv)
@@ -656,6 +715,8 @@ static void add_port(struct loader *ld, struct service *svc, yaml_node_t *it, bo
 	const char *s = scalar(it);
 	char *err = NULL;
 
+	if (failed(ld, it))
+		return;
 	if (s) {
 		err = expose ? port_parse_expose(s, &p) : port_parse_short(s, &p);
 	} else if (it->type == YAML_MAPPING_NODE && !expose) {
@@ -667,6 +728,8 @@ static void add_port(struct loader *ld, struct service *svc, yaml_node_t *it, bo
 			yaml_node_t *v = ps.p[i].val;
 			const char *vs = scalar(v);
 
+			if (failed(ld, v))
+				goto done;
 			if (!vs && strcmp(k, "x-berth")) {
 				ld_err(ld, v, "ports.%s must be a scalar", k);
 				continue;
@@ -973,15 +1036,18 @@ static void parse_service(struct loader *ld, yaml_node_t *key, yaml_node_t *n)
 	if (scale_node) {
 		long long ll;
 
-		if (ld->replicas_set)
-			ld_err(ld, scale_node, "service %s sets both scale and deploy.replicas", svc->name);
-		else if (want_int(ld, scale_node, "scale", 0, BERTH_MAX_REPLICAS, &ll))
+		if (!want_int(ld, scale_node, "scale", 0, BERTH_MAX_REPLICAS, &ll))
+			;
+		else if (ld->replicas_set && ll != svc->replicas)
+			ld_err(ld, scale_node, "service %s: scale %lld and deploy.replicas %d differ",
+			       svc->name, ll, svc->replicas);
+		else
 			svc->replicas = (int)ll;
 	}
 	if (nm_node && nets_node)
 		ld_err(ld, nm_node, "service %s: network_mode cannot be combined with networks", svc->name);
 	if (svc->mode == NET_MODE_HOST && svc->n_ports)
-		ld_err(ld, nm_node, "service %s: ports cannot be published with network_mode: host (the service already listens on the host)",
+		diag_add(ld->d, DIAG_ERROR, svc->ports[0].loc, "service %s: ports cannot be published with network_mode: host (the service already listens on the host)",
 		       svc->name);
 	free(ps.p);
 }
@@ -1020,6 +1086,7 @@ static void parse_top(struct loader *ld, yaml_node_t *root)
 	if (nets) {
 		struct pairs ns = map_pairs(ld, nets, "networks");
 
+		ld->nets_bad = !is_null(nets) && nets->type != YAML_MAPPING_NODE;
 		for (size_t i = 0; i < ns.n; i++)
 			parse_network(ld, ns.p[i].key, ns.p[i].val);
 		free(ns.p);
@@ -1029,6 +1096,8 @@ static void parse_top(struct loader *ld, yaml_node_t *root)
 
 		for (size_t i = 0; i < ss.n; i++)
 			parse_service(ld, ss.p[i].key, ss.p[i].val);
+		if (!ss.n && (is_null(svcs) || svcs->type == YAML_MAPPING_NODE))
+			ld_err(ld, svcs, "services is empty: a compose file needs at least one service");
 		free(ss.p);
 	} else {
 		ld_err(ld, root, "no services: a compose file needs a services section");
@@ -1101,23 +1170,24 @@ struct spec *spec_load_buffer(const char *buf, size_t len, const char *file,
 		} else {
 			yaml_error(&ld, &parser);
 		}
-		ld.interp_done_len = len + 1;
-		ld.interp_done = xcalloc(ld.interp_done_len, 1);
+		ld.visited = xcalloc((size_t)(ld.doc.nodes.top - ld.doc.nodes.start), 1);
 		interp_node(&ld, root, 0);
-		if (!d->n_errors)
-			parse_top(&ld, root);
+		/*
+		 * Go on after errors so that one run reports them all: a value
+		 * that failed to parse is left out of the model, never half-set.
+		 */
+		parse_top(&ld, root);
+		spec_resolve(&ld);
+		if (ld.s->project)
+			spec_validate(&ld);
 	}
 	yaml_document_delete(&ld.doc);
 	yaml_parser_delete(&parser);
 	if (!d->n_errors)
-		spec_resolve(&ld);
-	if (!d->n_errors)
-		spec_validate(&ld);
-	if (!d->n_errors)
 		spec_ipam(&ld);
 out:
 	strv_free(ld.env.dotenv);
-	free(ld.interp_done);
+	free(ld.visited);
 	if (d->n_errors) {
 		spec_free(s);
 		return NULL;
@@ -1242,6 +1312,7 @@ void spec_free(struct spec *s)
 	for (size_t i = 0; i < s->n_nets; i++) {
 		free(s->nets[i].key);
 		free(s->nets[i].name);
+		free(s->nets[i].aux);
 	}
 	free(s->nets);
 	for (size_t i = 0; i < s->n_eps; i++) {

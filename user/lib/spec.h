@@ -110,6 +110,11 @@ struct service {
 	char *run;		/* x-berth.run, or NULL */
 };
 
+struct aux_addr {
+	struct loc loc;
+	uint32_t addr;		/* host order */
+};
+
 struct network {
 	struct loc loc;
 	char *key;		/* compose key */
@@ -118,6 +123,7 @@ struct network {
 	bool icc;		/* x-berth.icc, default true */
 	bool has_subnet;	/* set once a subnet is known */
 	bool subnet_auto;	/* allocated by IPAM from the default pools */
+	bool subnet_bad;	/* given but refused (reported): skip what depends on it */
 	struct ipv4_prefix subnet;	/* given or allocated by IPAM */
 	struct loc subnet_loc;
 	bool has_gateway;
@@ -126,6 +132,8 @@ struct network {
 	bool has_range;
 	struct ipv4_prefix range;
 	struct loc range_loc;
+	struct aux_addr *aux;	/* ipam aux_addresses: never handed out */
+	size_t n_aux;
 	bool used;		/* some service attaches to it */
 };
 
@@ -190,6 +198,13 @@ struct spec *spec_load_buffer(const char *buf, size_t len, const char *file,
 struct spec *spec_load_file(const char *file, const struct spec_opts *opts, struct diag *d);
 
 void spec_free(struct spec *s);
+
+/*
+ * The gateway: given, else the first address of the ip_range (the next one
+ * when that is the subnet's network address), else the subnet's first usable
+ * address — as Docker's IPAM picks it.
+ */
+uint32_t network_gateway(const struct network *n);
 
 /* compose's project-name rules */
 bool spec_project_name_valid(const char *name);

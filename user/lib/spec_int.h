@@ -11,15 +11,18 @@
 /* Replicas of one service; each is a namespace, so keep it sane. */
 #define BERTH_MAX_REPLICAS 1024
 
+/* ld->visited: 1 once interpolated, INTERP_FAILED when that failed */
+#define INTERP_FAILED 2
+
 struct loader {
 	yaml_document_t doc;
 	struct diag *d;
 	const struct spec_opts *opts;
 	struct spec *s;
 	struct interp_env env;
-	/* scalars already interpolated, by start offset (aliases share nodes) */
-	unsigned char *interp_done;
-	size_t interp_done_len;
+	/* nodes already interpolated, by index (aliases share nodes) */
+	unsigned char *visited;
+	bool nets_bad;		/* top-level networks unusable: don't blame services */
 	bool replicas_set;
 };
 

@@ -111,6 +111,8 @@ void spec_resolve(struct loader *ld)
 			struct svc_net *sn = &svc->nets[j];
 
 			sn->net = net_find(s, sn->key);
+			if (sn->net < 0 && ld->nets_bad)
+				continue;
 			if (sn->net < 0) {
 				ERR(ld, sn->loc, "service %s: network %s is not declared in the top-level networks",
 				    svc->name, sn->key);
@@ -138,6 +140,14 @@ static void validate_network(struct loader *ld, struct network *n)
 {
 	char a[20], b[20];
 
+	if (n->subnet_bad)
+		return;
+	if (n->has_subnet && !ipv4_subnet_usable(n->subnet)) {
+		ERR(ld, n->subnet_loc, "network %s: subnet %s is not usable for endpoints (inside 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0/3)",
+		    n->key, ipv4_prefix_str(n->subnet, a));
+		n->subnet_bad = true;
+		return;
+	}
 	if (n->has_subnet && n->subnet.len > 30) {
 		ERR(ld, n->subnet_loc, "network %s: subnet %s is too small (/%u): a /31 or /32 leaves no room for a gateway and endpoints",
 		    n->key, ipv4_prefix_str(n->subnet, a), n->subnet.len);
@@ -164,6 +174,10 @@ static void validate_network(struct loader *ld, struct network *n)
 	if (n->has_range && !ipv4_prefix_within(n->range, n->subnet))
 		ERR(ld, n->range_loc, "network %s: ip_range %s is outside subnet %s", n->key,
 		    ipv4_prefix_str(n->range, a), ipv4_prefix_str(n->subnet, b));
+	for (size_t i = 0; i < n->n_aux; i++)
+		if (!ipv4_prefix_contains(n->subnet, n->aux[i].addr))
+			ERR(ld, n->aux[i].loc, "network %s: aux address %s is outside subnet %s",
+			    n->key, ipv4_str(n->aux[i].addr, a), ipv4_prefix_str(n->subnet, b));
 }
 
 static void validate_networks(struct loader *ld)
@@ -188,6 +202,14 @@ static void validate_networks(struct loader *ld)
 }
 
 /* ---- endpoints and static addresses ---- */
+
+static bool aux_taken(const struct network *n, uint32_t a)
+{
+	for (size_t i = 0; i < n->n_aux; i++)
+		if (n->aux[i].addr == a)
+			return true;
+	return false;
+}
 
 static char *endpoint_name(const struct spec *s, const struct service *svc, int replica)
 {
@@ -218,6 +240,8 @@ static void validate_endpoints(struct loader *ld)
 			if (svc->replicas > 1)
 				ERR(ld, sn->ipv4_loc, "service %s: static ipv4_address %s cannot be shared by %d replicas",
 				    svc->name, ipv4_str(sn->ipv4, a), svc->replicas);
+			if (n->subnet_bad)
+				continue;
 			if (!n->has_subnet) {
 				ERR(ld, sn->ipv4_loc, "service %s: ipv4_address %s needs an ipam subnet on network %s",
 				    svc->name, ipv4_str(sn->ipv4, a), n->key);
@@ -225,12 +249,15 @@ static void validate_endpoints(struct loader *ld)
 			}
 			if (n->subnet.len > 30)
 				continue;
-			gw = n->has_gateway ? n->gateway : n->subnet.addr + 1;
+			gw = network_gateway(n);
 			if (!ipv4_prefix_contains(n->subnet, sn->ipv4))
 				ERR(ld, sn->ipv4_loc, "service %s: ipv4_address %s is outside subnet %s of network %s",
 				    svc->name, ipv4_str(sn->ipv4, a), ipv4_prefix_str(n->subnet, b), n->key);
 			else if (sn->ipv4 == gw)
 				ERR(ld, sn->ipv4_loc, "service %s: ipv4_address %s is the gateway of network %s",
+				    svc->name, ipv4_str(sn->ipv4, a), n->key);
+			else if (aux_taken(n, sn->ipv4))
+				ERR(ld, sn->ipv4_loc, "service %s: ipv4_address %s is an aux address of network %s",
 				    svc->name, ipv4_str(sn->ipv4, a), n->key);
 			else if (sn->ipv4 == n->subnet.addr || sn->ipv4 == ipv4_prefix_last(n->subnet))
 				ERR(ld, sn->ipv4_loc, "service %s: ipv4_address %s is the %s address of network %s",
