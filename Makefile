@@ -22,7 +22,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
 		echo -lyaml -ljson-c -lbpf -lelf -lz -lnl-route-3 -lnl-3)
 
-WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers
+WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/agent -Iuser/cli -I$(BUILD)/bpf $(PKG_CFLAGS)
 BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
@@ -50,17 +50,19 @@ FUZZ_LIB   := $(LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+BPFT_SRCS  := $(sort $(wildcard tests/bpf/test_*.c))
+BPFT_BINS  := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
 BERTH      := $(BUILD)/berth
 
-.PHONY: all help deps demo vmlinux test test-unit test-cli test-fuzz fuzz clean format
+.PHONY: all help deps demo vmlinux test test-unit test-bpf test-cli test-fuzz fuzz clean format
 
 all: $(BERTH) ## build build/berth
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/' | expand -t 14
 
 deps: ## install the Debian packages berth needs (idempotent)
 	$(Q)tools/deps.sh
@@ -112,6 +114,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(ASAN_LIB)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $^ \
 		$(PKG_LIBS) -lcmocka
 
+# BPF tests drive the real skeletons through BPF_PROG_TEST_RUN; no user/lib in them.
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS)
+	$(call msg,CC-BPFT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $< \
+		$(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
@@ -119,11 +128,14 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 		-fno-sanitize-recover=all $(WARN) $(DEPFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test: deps ## install what is missing, then run every test tier
-	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(FUZZ_BINS)
-	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh unit cli fuzz
+	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh unit bpf cli fuzz
 
 test-unit: $(UNIT_BINS) ## cmocka unit tests (with ASan and UBSan)
 	$(Q)BUILD=$(BUILD) tests/run.sh unit
+
+test-bpf: $(BPFT_BINS) ## BPF_PROG_TEST_RUN tables against the skeletons (root; else skipped)
+	$(Q)BUILD=$(BUILD) tests/run.sh bpf
 
 test-cli: $(BERTH) ## the berth binary on the examples, the corpus and invalid specs
 	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) tests/run.sh cli

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs test tiers by name (unit, cli, fuzz) and closes with one line,
+# Runs test tiers by name (unit, bpf, cli, fuzz) and closes with one line,
 # "berth: N passed, N failed[, N skipped]"; exits non-zero if any failed.
-# Tests are found by file name: build/tests/unit/test_*, tests/cli/test_*.sh,
-# build/tests/fuzz/fuzz_*.
+# Tests are found by file name: build/tests/unit/test_*, build/tests/bpf/test_*,
+# tests/cli/test_*.sh, build/tests/fuzz/fuzz_*.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,27 +16,57 @@ passed=0 failed=0 skipped=0
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
-run_unit() {
-	local t out p f rc
-	for t in "$BUILD"/tests/unit/test_*; do
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:";
+# a program that cannot run here prints "SKIP ...: reason" and exits 77
+run_cmocka() {
+	local tier=$1 t out p f s rc
+	for t in "$BUILD"/tests/"$tier"/test_*; do
 		[[ -x $t && $t != *.d ]] || continue
 		out=$log/$(basename "$t").out
 		"$t" >"$out" 2>&1
 		rc=$?
+		if [[ $rc -eq 77 ]]; then
+			skipped=$((skipped + 1))
+			grep -m1 '^SKIP ' "$out" || echo "SKIP $tier $(basename "$t"): exited 77"
+			continue
+		fi
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
-		p=${p:-0} f=${f:-0}
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$out" | tail -n1)
+		p=${p:-0} f=${f:-0} s=${s:-0}
 		# a crash (ASan, UBSan) before cmocka's summary is a failure too
 		if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
-		passed=$((passed + p)) failed=$((failed + f))
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 		if [[ $f -ne 0 ]]; then
-			echo "FAIL unit $(basename "$t") ($p passed, $f failed)"
+			echo "FAIL $tier $(basename "$t") ($p passed, $f failed, $s skipped)"
 			cat "$out"
 		else
-			echo "PASS unit $(basename "$t") ($p tests)"
+			if [[ $s -ne 0 ]]; then
+				echo "PASS $tier $(basename "$t") ($p tests, $s skipped)"
+				# a skipped test says why on a line of its own
+				grep '^SKIP ' "$out" || echo "SKIP $tier $(basename "$t"): $s tests, no reason given"
+			else
+				echo "PASS $tier $(basename "$t") ($p tests)"
+			fi
 		fi
 	done
+}
+
+# BPF_PROG_TEST_RUN and a private network namespace need root; skip loudly without
+run_bpf() {
+	if [[ $EUID -ne 0 ]]; then
+		skipped=$((skipped + 1))
+		echo "SKIP bpf: not root: BPF_PROG_TEST_RUN needs CAP_BPF, CAP_NET_ADMIN and" \
+			"CAP_SYS_ADMIN (run: sudo make test-bpf)"
+		return
+	fi
+	if [[ ! -e /proc/sys/kernel/unprivileged_bpf_disabled ]]; then
+		skipped=$((skipped + 1))
+		echo "SKIP bpf: this kernel has no bpf() syscall (CONFIG_BPF_SYSCALL is off)"
+		return
+	fi
+	# each program skips itself (exit 77) when it cannot load or test-run BPF here
+	run_cmocka bpf
 }
 
 # each script prints "PASS name", "FAIL name" or "SKIP name: reason" lines
@@ -90,7 +120,8 @@ run_fuzz() {
 
 for tier in "$@"; do
 	case $tier in
-	unit) run_unit ;;
+	unit) run_cmocka unit ;;
+	bpf) run_bpf ;;
 	cli) run_cli ;;
 	fuzz) run_fuzz ;;
 	*) echo "tests/run.sh: unknown tier $tier" >&2; exit 2 ;;

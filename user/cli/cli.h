@@ -26,9 +26,27 @@ struct cli {
 /* Load the compose file named by -f (or found in the current directory). */
 struct spec *cli_load_spec(const struct cli *c);
 
+/* What `up` adds to a load: the project, earlier allocations, no repeated warnings. */
+struct cli_load_opts {
+	const char *project;
+	const struct spec_prior_net *prior_nets;
+	size_t n_prior_nets;
+	const struct spec_prior_addr *prior_addrs;
+	size_t n_prior_addrs;
+	bool quiet;		/* errors only: the first load said the rest */
+};
+
+struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts *lo);
+
 /* Subnets routed in this namespace, from /proc/net/route. */
 int host_routed_subnets(struct ipv4_prefix **out, size_t *n);
 
 int do_config(struct cli *c);
+int do_up(struct cli *c);
+int do_down(struct cli *c);
+int do_ps(struct cli *c);
+int do_network(struct cli *c);
+int do_exec(struct cli *c);
+int do_logs(struct cli *c);
 
 #endif

@@ -36,8 +36,19 @@ static const struct cmd {
 	const char *usage;
 	const char *help;
 } cmds[] = {
-	{ "config", do_config, "config -f FILE [-p PROJECT] [--json] [-v]",
+	{ "config", do_config, "config [-f FILE] [-p PROJECT] [--json] [-v]",
 	  "validate a compose file and print the model berth would apply" },
+	{ "up", do_up, "up [-f FILE] [-p PROJECT] [--host-netns NS] [--json]",
+	  "create or update the project's networks, endpoints and datapath" },
+	{ "down", do_down, "down [-p PROJECT] [--host-netns NS]",
+	  "remove everything the project made" },
+	{ "ps", do_ps, "ps [-p PROJECT] [--json]", "list the project's endpoints" },
+	{ "network", do_network, "network ls | network inspect NAME [-p PROJECT] [--json]",
+	  "list or inspect the project's networks" },
+	{ "exec", do_exec, "exec [-p PROJECT] SERVICE[.N] -- CMD [ARGS...]",
+	  "run a command inside an endpoint (replica 1 unless .N)" },
+	{ "logs", do_logs, "logs [-p PROJECT] SERVICE[.N]",
+	  "print the output of a service's x-berth run command" },
 	{ "version", do_version, "version [--json]", "print berth's version" },
 	{ "help", do_help, "help [COMMAND]", "show this help, or one command's" },
 };
@@ -57,6 +68,7 @@ static void usage(FILE *f)
 	      "      --json              print JSON\n"
 	      "  -v, --verbose           say more (config: list the keys berth ignores)\n"
 	      "  -h, --help              this help\n"
+	      "      --version           berth's version\n"
 	      "\nexit codes: 0 ok, 1 user error, 2 system error\n",
 	      f);
 }
@@ -92,6 +104,11 @@ static const char *const default_files[] = {
 
 struct spec *cli_load_spec(const struct cli *c)
 {
+	return cli_load_spec_opts(c, NULL);
+}
+
+struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts *lo)
+{
 	struct spec_opts o = { .project = c->project, .env = (const char *const *)environ };
 	const char *file = c->file;
 	struct ipv4_prefix *routed = NULL;
@@ -109,9 +126,20 @@ struct spec *cli_load_spec(const struct cli *c)
 	if (host_routed_subnets(&routed, &o.n_routed))
 		fprintf(stderr, "berth: warning: cannot read the host's routes; automatic subnets may overlap them\n");
 	o.routed = routed;
+	if (lo) {
+		o.project = lo->project;
+		o.prior_nets = lo->prior_nets;
+		o.n_prior_nets = lo->n_prior_nets;
+		o.prior_addrs = lo->prior_addrs;
+		o.n_prior_addrs = lo->n_prior_addrs;
+	}
 	s = spec_load_file(file, &o, &d);
 	for (size_t i = 0; i < d.n; i++) {
-		char *line = diag_format(&d.msgs[i]);
+		char *line;
+
+		if (lo && lo->quiet && d.msgs[i].level != DIAG_ERROR)
+			continue;
+		line = diag_format(&d.msgs[i]);
 
 		fprintf(stderr, "%s\n", line);
 		free(line);
@@ -123,7 +151,7 @@ struct spec *cli_load_spec(const struct cli *c)
 		pr_error(true, msg);
 		free(msg);
 	}
-	if (s && c->verbose) {
+	if (s && c->verbose && !(lo && lo->quiet)) {
 		for (size_t i = 0; i < s->n_ignored; i++)
 			fprintf(stderr, "%s:%d:%d: note: ignored %s\n", s->file, s->ignored[i].loc.line,
 				s->ignored[i].loc.col, s->ignored[i].path);
@@ -147,7 +175,7 @@ int main(int argc, char **argv)
 	};
 	struct cli c = { 0 };
 	const struct cmd *cmd;
-	bool help = false;
+	bool help = false, version = false;
 	int opt;
 
 	/* GNU getopt permutes: options may come before or after the verb, up to "--" */
@@ -176,13 +204,15 @@ int main(int argc, char **argv)
 			help = true;
 			break;
 		case 'V':
-			c.argc = 0;
-			return do_version(&c);
+			version = true;
+			break;
 		default:
 			fprintf(stderr, "berth: try 'berth help'\n");
 			return EXIT_USER;
 		}
 	}
+	if (version)
+		return do_version(&c);
 	if (optind >= argc) {
 		usage(help ? stdout : stderr);
 		return help ? EXIT_OK : EXIT_USER;

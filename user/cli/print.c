@@ -3,7 +3,9 @@
 
 #include <inttypes.h>
 #include <json.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void pr_init(struct printer *p, bool json, FILE *out)
 {
@@ -64,14 +66,21 @@ static void text_lead(struct printer *p)
 
 static bool needs_quotes(const char *s)
 {
-	if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]) || strstr(s, ": ") || strstr(s, " #") ||
-	    s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':')
+	/* YAML 1.1 readers turn these into booleans or null */
+	static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "y", "n",
+					     "null", "~" };
+	char *end;
+
+	if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` .+", s[0]) || strstr(s, ": ") || strstr(s, " #") ||
+	    s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':' || strchr(s, '\n'))
 		return true;
-	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "null"))
-		return true;
-	/* what YAML would read back as a number (sexagesimal included) */
-	return (strspn(s, "0123456789.") == strlen(s) && strchr(s, '.') == strrchr(s, '.')) ||
-	       strspn(s, "0123456789:") == strlen(s);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	/* what YAML would read back as a number: 10, 1.5, 0x10, 1e3, 1:30 (sexagesimal) */
+	strtod(s, &end);
+	return !*end || strspn(s, "0123456789:") == strlen(s) || !strncasecmp(s, "0x", 2) ||
+	       !strncasecmp(s, "0o", 2);
 }
 
 /* Text: a list's "key:" line waits for its first item, so that an empty one prints "key: []". */

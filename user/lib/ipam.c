@@ -70,11 +70,39 @@ static void drop_unused_networks(struct loader *ld)
 	free(remap);
 }
 
+static bool prior_subnet(const struct spec_opts *o, const char *name, struct ipv4_prefix *out)
+{
+	for (size_t i = 0; i < o->n_prior_nets; i++) {
+		if (!strcmp(o->prior_nets[i].name, name)) {
+			*out = o->prior_nets[i].subnet;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void allocate_subnets(struct loader *ld)
 {
 	struct spec *s = ld->s;
 	unsigned next = 0;
 
+	/* first keep what earlier runs gave, where nothing in the file now claims it */
+	for (size_t i = 0; i < s->n_nets; i++) {
+		struct network *n = &s->nets[i];
+		struct ipv4_prefix p;
+		bool taken = false;
+
+		if (n->has_subnet || !prior_subnet(ld->opts, n->name, &p))
+			continue;
+		for (size_t j = 0; j < s->n_nets; j++)
+			if (s->nets[j].has_subnet && ipv4_prefix_overlap(s->nets[j].subnet, p))
+				taken = true;
+		if (taken)
+			continue;
+		n->subnet = p;
+		n->has_subnet = true;
+		n->subnet_auto = true;
+	}
 	for (size_t i = 0; i < s->n_nets; i++) {
 		struct network *n = &s->nets[i];
 		struct ipv4_prefix p;
@@ -102,9 +130,11 @@ struct net_alloc {
 	uint32_t next;		/* next candidate address */
 	uint32_t last;		/* the pool: ip_range or subnet */
 	bool done;		/* next went past last */
+	uint32_t *used;		/* addresses kept from earlier runs */
+	size_t n_used;
 };
 
-static bool addr_reserved(const struct spec *s, int net, uint32_t a)
+static bool addr_reserved(const struct spec *s, int net, const struct net_alloc *al, uint32_t a)
 {
 	const struct network *n = &s->nets[net];
 
@@ -112,6 +142,9 @@ static bool addr_reserved(const struct spec *s, int net, uint32_t a)
 		return true;
 	for (size_t i = 0; i < n->n_aux; i++)
 		if (n->aux[i].addr == a)
+			return true;
+	for (size_t i = 0; i < al->n_used; i++)
+		if (al->used[i] == a)
 			return true;
 	for (size_t i = 0; i < s->n_svcs; i++)
 		for (size_t j = 0; j < s->svcs[i].n_nets; j++)
@@ -130,10 +163,31 @@ static bool next_addr(const struct spec *s, int net, struct net_alloc *al, uint3
 			al->done = true;
 		else
 			al->next = a + 1;
-		if (!addr_reserved(s, net, a)) {
+		if (!addr_reserved(s, net, al, a)) {
 			*out = a;
 			return true;
 		}
+	}
+	return false;
+}
+
+/* The address an earlier run gave @ep on @net, if it is still valid there. */
+static bool prior_addr(struct loader *ld, const char *ep, int net, struct net_alloc *al,
+		       uint32_t *out)
+{
+	const struct spec_opts *o = ld->opts;
+	const struct network *n = &ld->s->nets[net];
+
+	for (size_t i = 0; i < o->n_prior_addrs; i++) {
+		const struct spec_prior_addr *p = &o->prior_addrs[i];
+
+		if (strcmp(p->endpoint, ep) || strcmp(p->network, n->name))
+			continue;
+		if (!ipv4_prefix_contains(n->subnet, p->ipv4) ||
+		    addr_reserved(ld->s, net, al, p->ipv4))
+			return false;
+		*out = p->ipv4;
+		return true;
 	}
 	return false;
 }
@@ -150,6 +204,7 @@ static void allocate_endpoints(struct loader *ld)
 		al[i].next = pool.addr;
 		al[i].last = ipv4_prefix_last(pool);
 	}
+	/* pass 1: endpoints, static addresses, and addresses kept from earlier runs */
 	for (size_t i = 0; i < s->n_svcs; i++) {
 		struct service *svc = &s->svcs[i];
 
@@ -165,27 +220,44 @@ static void allocate_endpoints(struct loader *ld)
 			for (size_t j = 0; j < svc->n_nets; j++) {
 				struct svc_net *sn = &svc->nets[j];
 				struct endpoint_addr *ea = &ep->addrs[ep->n_addrs++];
+				struct net_alloc *a = &al[sn->net];
 
 				ea->net = sn->net;
 				ea->svc_net = (int)j;
 				if (sn->has_ipv4) {
 					ea->ipv4 = sn->ipv4;
-				} else if (!next_addr(s, sn->net, &al[sn->net], &ea->ipv4)) {
-					struct ipv4_prefix pool = s->nets[sn->net].has_range
-									  ? s->nets[sn->net].range
-									  : s->nets[sn->net].subnet;
-
-					diag_add(ld->d, DIAG_ERROR, sn->loc,
-						 "service %s: network %s has no free address left for %s (%s %s is exhausted)",
-						 svc->name, s->nets[sn->net].key, ep->name,
-						 s->nets[sn->net].has_range ? "ip_range" : "subnet",
-						 ipv4_prefix_str(pool, b));
-					goto out;
+				} else if (prior_addr(ld, ep->name, sn->net, a, &ea->ipv4)) {
+					VEC_PUSH(a->used, a->n_used);
+					a->used[a->n_used - 1] = ea->ipv4;
 				}
 			}
 		}
 	}
+	/* pass 2: the rest, in file order */
+	for (size_t e = 0; e < s->n_eps; e++) {
+		struct endpoint *ep = &s->eps[e];
+		struct service *svc = &s->svcs[ep->svc];
+
+		for (size_t j = 0; j < ep->n_addrs; j++) {
+			struct endpoint_addr *ea = &ep->addrs[j];
+			struct svc_net *sn = &svc->nets[ea->svc_net];
+			struct ipv4_prefix pool;
+
+			if (ea->ipv4 || next_addr(s, sn->net, &al[sn->net], &ea->ipv4))
+				continue;
+			pool = s->nets[sn->net].has_range ? s->nets[sn->net].range
+							  : s->nets[sn->net].subnet;
+			diag_add(ld->d, DIAG_ERROR, sn->loc,
+				 "service %s: network %s has no free address left for %s (%s %s is exhausted)",
+				 svc->name, s->nets[sn->net].key, ep->name,
+				 s->nets[sn->net].has_range ? "ip_range" : "subnet",
+				 ipv4_prefix_str(pool, b));
+			goto out;
+		}
+	}
 out:
+	for (size_t i = 0; i < s->n_nets; i++)
+		free(al[i].used);
 	free(al);
 }
 

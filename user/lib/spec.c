@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "interp.h"
@@ -559,6 +560,10 @@ static void parse_ipam(struct loader *ld, struct network *net, yaml_node_t *n)
 					cv = want_str(ld, val, "gateway");
 					if (!cv)
 						continue;
+					if (net->has_gateway) {
+						ld_err(ld, val, "network %s: more than one IPv4 gateway", net->key);
+						continue;
+					}
 					if (!ipv4_parse(cv, &net->gateway)) {
 						ld_err(ld, val, "invalid gateway \"%s\": expected an IPv4 address", cv);
 						continue;
@@ -964,9 +969,10 @@ static void parse_service(struct loader *ld, yaml_node_t *key, yaml_node_t *n)
 		yaml_node_t *v = ps.p[i].val;
 
 		if (!strcmp(k, "networks")) {
+			if (is_null(v))
+				continue;
 			nets_node = ps.p[i].key;
-			if (!is_null(v))
-				parse_svc_networks(ld, svc, v);
+			parse_svc_networks(ld, svc, v);
 		} else if (!strcmp(k, "network_mode")) {
 			s = want_str(ld, v, "network_mode");
 			nm_node = ps.p[i].key;
@@ -1011,7 +1017,8 @@ static void parse_service(struct loader *ld, yaml_node_t *key, yaml_node_t *n)
 			if (!is_null(v))
 				parse_extra_hosts(ld, svc, v);
 		} else if (!strcmp(k, "healthcheck")) {
-			parse_healthcheck(ld, svc, v);
+			if (!is_null(v))
+				parse_healthcheck(ld, svc, v);
 		} else if (!strcmp(k, "x-berth")) {
 			struct pairs xs = map_pairs(ld, v, "x-berth");
 
@@ -1200,9 +1207,15 @@ static char *read_all(const char *path, size_t *len, int *err)
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0, r;
+	struct stat st;
 
 	if (!f) {
 		*err = errno;
+		return NULL;
+	}
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		*err = EISDIR;
 		return NULL;
 	}
 	do {

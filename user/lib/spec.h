@@ -175,6 +175,18 @@ struct spec {
 	size_t n_ignored;
 };
 
+/* What an earlier `up` allocated: IPAM keeps it, so addresses stay with their endpoints. */
+struct spec_prior_net {
+	const char *name;	/* full network name */
+	struct ipv4_prefix subnet;
+};
+
+struct spec_prior_addr {
+	const char *endpoint;
+	const char *network;	/* full network name */
+	uint32_t ipv4;		/* host order */
+};
+
 struct spec_opts {
 	const char *project;	/* -p, or NULL */
 	const char *default_project;	/* used when neither -p nor `name:` is given */
@@ -184,6 +196,10 @@ struct spec_opts {
 	/* Subnets routed on the host: IPAM keeps automatic subnets off them. */
 	const struct ipv4_prefix *routed;
 	size_t n_routed;
+	const struct spec_prior_net *prior_nets;
+	size_t n_prior_nets;
+	const struct spec_prior_addr *prior_addrs;
+	size_t n_prior_addrs;
 };
 
 /*

@@ -143,7 +143,7 @@ static void validate_network(struct loader *ld, struct network *n)
 	if (n->subnet_bad)
 		return;
 	if (n->has_subnet && !ipv4_subnet_usable(n->subnet)) {
-		ERR(ld, n->subnet_loc, "network %s: subnet %s is not usable for endpoints (inside 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0/3)",
+		ERR(ld, n->subnet_loc, "network %s: subnet %s is not usable for endpoints (shorter than /8, or inside 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0/3)",
 		    n->key, ipv4_prefix_str(n->subnet, a));
 		n->subnet_bad = true;
 		return;

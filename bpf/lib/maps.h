@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * berth's maps, defined once for every BPF object. Pinned by name under the
+ * instance's pin root (/sys/fs/bpf/berth/<instance>/), so every object and
+ * every berth command of that instance shares them. Layouts: include/berth/maps.h.
+ */
+#ifndef BERTH_BPF_MAPS_H
+#define BERTH_BPF_MAPS_H
+
+#include "common.h"
+
+/* networks of the instance, by network id */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BERTH_MAX_NETS);
+	__type(key, __u32);
+	__type(value, struct berth_net);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_net_v1 SEC(".maps");
+
+/* endpoint interfaces, by host-side ifindex */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_EPS);
+	__type(key, __u32);
+	__type(value, struct berth_ep);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_ep_v1 SEC(".maps");
+
+/* forwarding database: (network, MAC) → host-side ifindex */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_EPS);
+	__type(key, struct berth_fdb_key);
+	__type(value, struct berth_fdb);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_fdb_v1 SEC(".maps");
+
+/* endpoint addresses of every network: ARP answers and isolation */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_EPS);
+	__type(key, struct berth_ip_key);
+	__type(value, struct berth_ip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_ip_v1 SEC(".maps");
+
+/* verdict counters by (slot, reason), per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BERTH_MAX_CNT);
+	__type(key, struct berth_cnt_key);
+	__type(value, struct berth_cnt);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_cnt_v1 SEC(".maps");
+
+/* the last redirect target, written only when cfg_record_redirect is set (tests) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct berth_redir);
+} berth_redir_v1 SEC(".maps");
+
+#endif

@@ -1,0 +1,1230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "apply.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dp.h"
+#include "ipv4.h"
+#include "links.h"
+#include "netns.h"
+#include "proc.h"
+#include "util.h"
+
+/*
+ * The device that owns every gateway address in an instance's host namespace.
+ * A dummy would do, but not every kernel has one (this one has none): a veth
+ * pair with both ends in the host namespace serves as well.
+ */
+#define GW_DEV "berth0"
+#define GW_DEV_PEER "berth0p"
+#define ENDPOINT_MTU 1500
+#define KILL_TIMEOUT_MS 5000
+
+struct actx {
+	struct instance *in;
+	const struct apply_opts *o;
+	struct dp dp;
+	bool dp_open;
+	struct nl_ctx *nl;		/* the host namespace */
+	FILE *journal;
+	int steps, step;
+};
+
+/* ---- small JSON helpers over state.json ---- */
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static int64_t jint(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static struct json_object *jarr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array))
+		return v;
+	v = json_object_new_array();
+	json_object_object_add(o, k, v);
+	return v;
+}
+
+static struct json_object *projects(struct instance *in)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(in->state, "projects", &v))
+		return v;
+	v = json_object_new_object();
+	json_object_object_add(in->state, "projects", v);
+	return v;
+}
+
+struct json_object *state_project(struct instance *in, const char *project)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(projects(in), project, &v) ? v : NULL;
+}
+
+/* The element of @arr whose "name" is @name, or NULL (index in *idx). */
+static struct json_object *by_name(struct json_object *arr, const char *name, size_t *idx)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		const char *n = jstr(e, "name");
+
+		if (n && !strcmp(n, name)) {
+			if (idx)
+				*idx = i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	return s && sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+			   &mac[4], &mac[5]) == 6;
+}
+
+static uint32_t jip(struct json_object *o, const char *k)
+{
+	uint32_t a = 0;
+	const char *s = jstr(o, k);
+
+	if (s)
+		ipv4_parse(s, &a);
+	return a;
+}
+
+void state_prior(struct instance *in, const char *project, struct spec_prior_net **nets,
+		 size_t *n_nets, struct spec_prior_addr **addrs, size_t *n_addrs)
+{
+	struct json_object *p = state_project(in, project), *arr;
+
+	*nets = NULL;
+	*addrs = NULL;
+	*n_nets = *n_addrs = 0;
+	if (!p)
+		return;
+	arr = jarr(p, "networks");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *n = json_object_array_get_idx(arr, i);
+		struct spec_prior_net *pn;
+		struct ipv4_prefix pf;
+
+		if (ipv4_prefix_parse(jstr(n, "subnet") ? jstr(n, "subnet") : "", &pf))
+			continue;
+		pn = VEC_PUSH(*nets, *n_nets);
+		pn->name = jstr(n, "name");
+		pn->subnet = pf;
+	}
+	arr = jarr(p, "endpoints");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		struct json_object *ifs = jarr(e, "interfaces");
+
+		for (size_t j = 0; j < json_object_array_length(ifs); j++) {
+			struct json_object *f = json_object_array_get_idx(ifs, j);
+			struct spec_prior_addr *pa = VEC_PUSH(*addrs, *n_addrs);
+
+			pa->endpoint = jstr(e, "name");
+			pa->network = jstr(f, "network");
+			pa->ipv4 = jip(f, "ipv4");
+		}
+	}
+}
+
+/* ---- progress ---- */
+
+__attribute__((format(printf, 2, 3))) static void progress(struct actx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->step++;
+	if (c->o->quiet)
+		return;
+	fprintf(stderr, "berth: [%d/%d] ", c->step, c->steps);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- the journal: JSON lines, each fsync'ed before the step it names ---- */
+
+static void journal_path(struct instance *in, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/journal", in->run_dir);
+}
+
+static int journal_write(struct actx *c, struct json_object *line)
+{
+	int err = 0;
+
+	if (fprintf(c->journal, "%s\n",
+		    json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN)) < 0 ||
+	    fflush(c->journal) || fsync(fileno(c->journal)))
+		err = -errno;
+	json_object_put(line);
+	return err;
+}
+
+static int journal_begin(struct actx *c, struct json_object *header)
+{
+	char path[600];
+
+	journal_path(c->in, path, sizeof(path));
+	c->journal = fopen(path, "wxe");
+	if (!c->journal) {
+		json_object_put(header);
+		return -errno;
+	}
+	return journal_write(c, header);
+}
+
+static void journal_end(struct actx *c)
+{
+	char path[600];
+
+	if (c->journal)
+		fclose(c->journal);
+	c->journal = NULL;
+	journal_path(c->in, path, sizeof(path));
+	unlink(path);
+}
+
+static struct json_object *op_new(const char *op)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "op", json_object_new_string(op));
+	return o;
+}
+
+static void jset_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static void jset_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+/* ---- undoing one step: used by rollback, recovery and removal alike ---- */
+
+static int ensure_dp(struct actx *c)
+{
+	int err;
+
+	if (c->dp_open)
+		return 0;
+	err = dp_open(&c->dp, c->in->pin_dir, c->o->verbose);
+	if (err) {
+		fprintf(stderr, "berth: load the BPF datapath into %s: %s\n", c->in->pin_dir,
+			strerror(-err));
+		return err;
+	}
+	c->dp_open = true;
+	return 0;
+}
+
+static int op_undo(struct actx *c, struct json_object *op)
+{
+	const char *kind = jstr(op, "op");
+	char a[16];
+	int err = 0;
+
+	if (!kind)
+		return -EINVAL;
+	if (!strcmp(kind, "cgroup")) {
+		err = proc_kill_cgroup(jstr(op, "path"), KILL_TIMEOUT_MS);
+	} else if (!strcmp(kind, "maps")) {
+		uint8_t mac[6] = { 0 };
+
+		if (ensure_dp(c))
+			return -EIO;
+		parse_mac(jstr(op, "mac"), mac);
+		err = dp_ep_del(&c->dp, (uint32_t)jint(op, "ifindex"), (uint32_t)jint(op, "net_id"),
+				mac, htonl(jip(op, "ipv4")), (uint32_t)jint(op, "slot"));
+	} else if (!strcmp(kind, "veth")) {
+		err = link_delete(c->nl, jstr(op, "host"));
+	} else if (!strcmp(kind, "netns")) {
+		err = netns_delete(jstr(op, "name"));
+	} else if (!strcmp(kind, "net")) {
+		if (ensure_dp(c))
+			return -EIO;
+		err = dp_net_del(&c->dp, (uint32_t)jint(op, "id"));
+	} else if (!strcmp(kind, "gw")) {
+		int ifindex = link_ifindex(c->nl, GW_DEV);
+
+		if (ifindex > 0)
+			err = addr_del(c->nl, ifindex, jip(op, "ip"), 32);
+	} else if (!strcmp(kind, "dummy")) {
+		err = link_delete(c->nl, GW_DEV);
+	} else if (!strcmp(kind, "registry")) {
+		err = registry_remove(jstr(op, "project"));
+	} else {
+		return -EINVAL;
+	}
+	if (err && c->o->verbose)
+		fprintf(stderr, "berth: undo %s %s: %s\n", kind,
+			jstr(op, "name") ? jstr(op, "name")
+			: jstr(op, "host") ? jstr(op, "host")
+			: jstr(op, "ip")   ? jstr(op, "ip")
+					   : ipv4_str(0, a),
+			strerror(-err));
+	return err;
+}
+
+/* ---- recovery ---- */
+
+static void drop_named(struct json_object *arr, struct json_object *names)
+{
+	for (size_t i = 0; names && i < json_object_array_length(names); i++) {
+		size_t idx;
+
+		if (by_name(arr, json_object_get_string(json_object_array_get_idx(names, i)), &idx))
+			json_object_array_del_idx(arr, idx, 1);
+	}
+}
+
+/* Drop removed entries (and an emptied project) from the state and save it. */
+static int state_apply_removal(struct actx *c, struct json_object *header)
+{
+	const char *project = jstr(header, "project");
+	struct json_object *p = state_project(c->in, project), *v;
+
+	if (p) {
+		json_object_object_get_ex(header, "endpoints", &v);
+		drop_named(jarr(p, "endpoints"), v);
+		json_object_object_get_ex(header, "networks", &v);
+		drop_named(jarr(p, "networks"), v);
+		json_object_object_get_ex(header, "drop_project", &v);
+		if (json_object_get_boolean(v)) {
+			json_object_object_del(projects(c->in), project);
+			registry_remove(project);
+		}
+	}
+	return instance_save(c->in);
+}
+
+static void actx_close(struct actx *c)
+{
+	if (c->dp_open)
+		dp_close(&c->dp);
+	nl_ctx_close(c->nl);
+	if (c->journal)
+		fclose(c->journal);
+}
+
+static int actx_open(struct actx *c, struct instance *in, const struct apply_opts *o)
+{
+	memset(c, 0, sizeof(*c));
+	c->in = in;
+	c->o = o;
+	c->nl = nl_ctx_open(-1);
+	if (!c->nl) {
+		fprintf(stderr, "berth: netlink: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int apply_recover(struct instance *in, const struct apply_opts *o)
+{
+	struct json_object *header = NULL, **ops = NULL;
+	char path[600], *line = NULL;
+	size_t n_ops = 0, cap = 0;
+	struct actx c;
+	int err;
+	FILE *f;
+
+	journal_path(in, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (getline(&line, &cap, f) > 0) {
+		struct json_object *j = json_tokener_parse(line);
+
+		if (!j)
+			break;	/* a line cut by the crash: the step it names was not taken */
+		if (!header)
+			header = j;
+		else
+			*VEC_PUSH(ops, n_ops) = j;
+	}
+	free(line);
+	fclose(f);
+	err = actx_open(&c, in, o);
+	if (err)
+		goto out;
+	if (header && !strcmp(jstr(header, "kind") ? jstr(header, "kind") : "", "remove")) {
+		fprintf(stderr, "berth: finishing the removal of project %s that an earlier command left half done\n",
+			jstr(header, "project"));
+		for (size_t i = 0; i < n_ops; i++)
+			op_undo(&c, ops[i]);
+		err = state_apply_removal(&c, header);
+	} else {
+		fprintf(stderr, "berth: rolling back an apply of project %s that an earlier command left half done\n",
+			header ? jstr(header, "project") : "?");
+		for (size_t i = n_ops; i-- > 0;)
+			op_undo(&c, ops[i]);
+	}
+	if (!err)
+		unlink(path);
+	actx_close(&c);
+out:
+	for (size_t i = 0; i < n_ops; i++)
+		json_object_put(ops[i]);
+	free(ops);
+	json_object_put(header);
+	return err;
+}
+
+/* ---- what the file wants: fingerprints decide what changed ---- */
+
+static char *net_fingerprint(const struct network *n)
+{
+	char a[20], b[16], r[20];
+
+	return xasprintf("%s gw %s range %s internal %d icc %d", ipv4_prefix_str(n->subnet, a),
+			 ipv4_str(n->gateway, b), n->has_range ? ipv4_prefix_str(n->range, r) : "-",
+			 n->internal, n->icc);
+}
+
+static char *hosts_file(const struct spec *s, const struct endpoint *ep)
+{
+	const struct service *svc = &s->svcs[ep->svc];
+	char *out = xstrdup("127.0.0.1\tlocalhost\n"), *t;
+	char a[16];
+
+	for (size_t i = 0; i < ep->n_addrs; i++) {
+		t = xasprintf("%s%s\t%s %s\n", out, ipv4_str(ep->addrs[i].ipv4, a), ep->name,
+			      svc->name);
+		free(out);
+		out = t;
+	}
+	for (size_t i = 0; i < svc->n_extra_hosts; i++) {
+		const struct extra_host *h = &svc->extra_hosts[i];
+		uint32_t addr = h->addr;
+
+		if (h->host_gateway) {
+			/* the gateway of the first network: the host namespace owns it */
+			if (!ep->n_addrs)
+				continue;
+			addr = s->nets[ep->addrs[0].net].gateway;
+		}
+		t = xasprintf("%s%s\t%s\n", out, ipv4_str(addr, a), h->name);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+static const char *mode_name(enum net_mode m)
+{
+	return m == NET_MODE_HOST ? "host" : m == NET_MODE_NONE ? "none" : "bridge";
+}
+
+static char *ep_fingerprint(const struct spec *s, const struct endpoint *ep)
+{
+	const struct service *svc = &s->svcs[ep->svc];
+	char *hosts = hosts_file(s, ep), *out, *t, a[16];
+
+	out = xasprintf("mode %s run %s hosts %s", mode_name(svc->mode), svc->run ? svc->run : "-",
+			hosts);
+	free(hosts);
+	for (size_t i = 0; i < ep->n_addrs; i++) {
+		char *nf = net_fingerprint(&s->nets[ep->addrs[i].net]);
+
+		t = xasprintf("%s | %s %s %s", out, s->nets[ep->addrs[i].net].name,
+			      ipv4_str(ep->addrs[i].ipv4, a), nf);
+		free(nf);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* ---- allocation of network ids and counter slots across the instance ---- */
+
+static bool id_used(struct instance *in, const char *arr_key, const char *field, int64_t id,
+		    struct json_object *extra)
+{
+	struct json_object *ps = projects(in);
+
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *arr = jarr(p, arr_key);
+
+		(void)k;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *e = json_object_array_get_idx(arr, i);
+
+			if (!strcmp(field, "id") && jint(e, "id") == id)
+				return true;
+			if (!strcmp(field, "slot")) {
+				struct json_object *ifs = jarr(e, "interfaces");
+
+				for (size_t j = 0; j < json_object_array_length(ifs); j++)
+					if (jint(json_object_array_get_idx(ifs, j), "slot") == id)
+						return true;
+			}
+		}
+	}
+	for (size_t i = 0; extra && i < json_object_array_length(extra); i++)
+		if (jint(json_object_array_get_idx(extra, i), field) == id)
+			return true;
+	return false;
+}
+
+/* ---- adding ---- */
+
+struct plan {
+	const struct spec *s;
+	struct json_object *p;		/* the project's state, being built */
+	struct json_object *new_nets;	/* state entries of networks added by this apply */
+	struct json_object *new_slots;	/* [{slot}] handed out by this apply */
+};
+
+static int step(struct actx *c, struct json_object *op)
+{
+	return journal_write(c, op);
+}
+
+static int gw_dev_create(struct actx *c)
+{
+	static const uint8_t mac[6] = { 0x02, 0x42, 0xb3, 0x47, 0x00, 0x01 };
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = link_veth_create(c->nl, GW_DEV, fd, GW_DEV_PEER, mac, ENDPOINT_MTU);
+	close(fd);
+	return err;
+}
+
+static int net_add(struct actx *c, struct plan *pl, const struct network *n)
+{
+	struct berth_net bn = { 0 };
+	struct json_object *e, *op;
+	char a[20], b[16];
+	int64_t id = 1;
+	int err, ifindex;
+
+	progress(c, "network %s %s", n->name, ipv4_prefix_str(n->subnet, a));
+	while (id_used(c->in, "networks", "id", id, pl->new_nets))
+		id++;
+	if (id >= BERTH_MAX_NETS)
+		return -ENOSPC;
+	ifindex = link_ifindex(c->nl, GW_DEV);
+	if (ifindex < 0) {
+		err = step(c, op_new("dummy"));
+		if (!err)
+			err = gw_dev_create(c);
+		if (err)
+			return err;
+		ifindex = link_ifindex(c->nl, GW_DEV);
+		if (ifindex < 0)
+			return ifindex;
+	}
+	op = op_new("gw");
+	jset_str(op, "ip", ipv4_str(n->gateway, b));
+	err = step(c, op);
+	if (!err)
+		err = addr_add(c->nl, ifindex, n->gateway, 32);
+	if (err)
+		return err;
+	op = op_new("net");
+	jset_int(op, "id", id);
+	err = step(c, op);
+	if (err || (err = ensure_dp(c)))
+		return err;
+	bn.subnet = htonl(n->subnet.addr);
+	bn.mask = htonl(ipv4_mask(n->subnet.len));
+	bn.gateway = htonl(n->gateway);
+	bn.flags = BERTH_NET_PRESENT | (n->internal ? BERTH_NET_INTERNAL : 0) |
+		   (n->icc ? 0 : BERTH_NET_NO_ICC);
+	err = dp_net_set(&c->dp, (uint32_t)id, &bn);
+	if (err)
+		return err;
+
+	e = json_object_new_object();
+	jset_str(e, "name", n->name);
+	jset_str(e, "key", n->key);
+	jset_int(e, "id", id);
+	jset_str(e, "subnet", ipv4_prefix_str(n->subnet, a));
+	jset_str(e, "gateway", ipv4_str(n->gateway, b));
+	jset_str(e, "ip_range", n->has_range ? ipv4_prefix_str(n->range, a) : NULL);
+	json_object_object_add(e, "internal", json_object_new_boolean(n->internal));
+	json_object_object_add(e, "icc", json_object_new_boolean(n->icc));
+	{
+		char *fp = net_fingerprint(n);
+
+		jset_str(e, "fp", fp);
+		free(fp);
+	}
+	json_object_array_add(pl->new_nets, e);
+	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	int err = mkdir_p(dir, 0755);
+
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return file_write_atomic(path, text, strlen(text));
+}
+
+/* A short host-side name, unique in the host namespace: bth + 8 hex digits. */
+static void host_ifname(struct actx *c, const char *ep, int k, char out[16])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = c->in->name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (const char *p = ep; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ (uint32_t)k) * 16777619u;
+	for (int salt = 0; salt < 64; salt++) {
+		snprintf(out, 16, "bth%08x", h + (uint32_t)salt);
+		if (link_ifindex(c->nl, out) < 0)
+			return;
+	}
+}
+
+static struct json_object *net_state(struct plan *pl, const char *name)
+{
+	struct json_object *e = by_name(pl->new_nets, name, NULL);
+
+	return e ? e : by_name(jarr(pl->p, "networks"), name, NULL);
+}
+
+static int iface_add(struct actx *c, struct plan *pl, const struct endpoint *ep, int nsfd,
+		     struct nl_ctx *nl_ep, size_t k, struct json_object *ifs)
+{
+	const struct endpoint_addr *ea = &ep->addrs[k];
+	const struct network *n = &pl->s->nets[ea->net];
+	struct json_object *ns = net_state(pl, n->name), *f, *op;
+	uint8_t mac[6] = { 0x02, 0x42 }, host_mac[6];
+	char host[16], peer[16], key[64], a[16], m[18];
+	struct berth_ep be = { 0 };
+	int err, host_ifindex, peer_ifindex;
+	int64_t slot = 1;
+
+	if (!ns)
+		return -ENOENT;
+	mac[2] = (uint8_t)(ea->ipv4 >> 24);
+	mac[3] = (uint8_t)(ea->ipv4 >> 16);
+	mac[4] = (uint8_t)(ea->ipv4 >> 8);
+	mac[5] = (uint8_t)ea->ipv4;
+	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	snprintf(peer, sizeof(peer), "eth%zu", k);
+	host_ifname(c, ep->name, (int)k, host);
+
+	op = op_new("veth");
+	jset_str(op, "host", host);
+	err = step(c, op);
+	if (!err)
+		err = link_veth_create(c->nl, host, nsfd, peer, mac, ENDPOINT_MTU);
+	if (err)
+		return err;
+	host_ifindex = link_ifindex(c->nl, host);
+	peer_ifindex = link_ifindex(nl_ep, peer);
+	if (host_ifindex < 0 || peer_ifindex < 0)
+		return host_ifindex < 0 ? host_ifindex : peer_ifindex;
+	err = link_get_mac(c->nl, host_ifindex, host_mac);
+	if (err)
+		return err;
+	/* forwarding on berth's veths only, never globally; no IPv6 on them */
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", host);
+	err = sysctl_write(key, "1");
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", host);
+	sysctl_write(key, "1");
+	if (!err)
+		err = addr_add(nl_ep, peer_ifindex, ea->ipv4, n->subnet.len);
+	if (!err)
+		err = route_add_host(c->nl, ea->ipv4, host_ifindex);
+	if (!err)
+		err = neigh_add_permanent(c->nl, host_ifindex, ea->ipv4, mac);
+	if (err)
+		return err;
+
+	while (id_used(c->in, "endpoints", "slot", slot, pl->new_slots))
+		slot++;
+	f = json_object_new_object();
+	jset_int(f, "slot", slot);
+	json_object_array_add(pl->new_slots, f);
+
+	op = op_new("maps");
+	jset_int(op, "ifindex", host_ifindex);
+	jset_int(op, "net_id", jint(ns, "id"));
+	jset_str(op, "mac", m);
+	jset_str(op, "ipv4", ipv4_str(ea->ipv4, a));
+	jset_int(op, "slot", slot);
+	err = step(c, op);
+	if (err || (err = ensure_dp(c)))
+		return err;
+	be.net_id = (uint32_t)jint(ns, "id");
+	be.slot = (uint32_t)slot;
+	be.ip = htonl(ea->ipv4);
+	memcpy(be.mac, mac, 6);
+	memcpy(be.host_mac, host_mac, 6);
+	err = dp_ep_set(&c->dp, (uint32_t)host_ifindex, &be);
+	if (!err)
+		err = dp_fdb_set(&c->dp, be.net_id, mac, (uint32_t)host_ifindex, be.slot);
+	if (!err)
+		err = dp_ip_set(&c->dp, be.ip, be.net_id, (uint32_t)host_ifindex, mac);
+	if (!err)
+		err = dp_attach(&c->dp, host_ifindex);
+	if (err)
+		return err;
+
+	f = json_object_new_object();
+	jset_str(f, "network", n->name);
+	jset_str(f, "key", n->key);
+	jset_str(f, "interface", peer);
+	jset_str(f, "host_interface", host);
+	jset_int(f, "host_ifindex", host_ifindex);
+	jset_str(f, "ipv4", ipv4_str(ea->ipv4, a));
+	jset_int(f, "prefix", n->subnet.len);
+	jset_str(f, "mac", m);
+	jset_int(f, "slot", slot);
+	jset_int(f, "net_id", jint(ns, "id"));
+	json_object_array_add(ifs, f);
+	return 0;
+}
+
+/* The netns, its files, one veth per network, the default route, the run command. */
+static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
+		  struct json_object **out)
+{
+	const struct service *svc = &pl->s->svcs[ep->svc];
+	struct json_object *e, *ifs, *op;
+	struct nl_ctx *nl_ep = NULL;
+	char dir[PATH_MAX], *text;
+	int err = 0, nsfd = -1;
+	bool has_ns = svc->mode != NET_MODE_HOST;
+
+	progress(c, "endpoint %s", ep->name);
+	e = json_object_new_object();
+	*out = e;
+	jset_str(e, "name", ep->name);
+	jset_str(e, "service", svc->name);
+	jset_int(e, "replica", ep->replica);
+	jset_str(e, "mode", mode_name(svc->mode));
+	jset_str(e, "namespace", has_ns ? ep->name : NULL);
+	ifs = jarr(e, "interfaces");
+	text = ep_fingerprint(pl->s, ep);
+	jset_str(e, "fp", text);
+	free(text);
+
+	if (has_ns) {
+		if (netns_exists(ep->name)) {
+			fprintf(stderr, "berth: namespace %s exists already and is not berth's: remove it or rename the service\n",
+				ep->name);
+			return -EEXIST;
+		}
+		op = op_new("netns");
+		jset_str(op, "name", ep->name);
+		err = step(c, op);
+		if (!err)
+			err = netns_create(ep->name);
+		if (err)
+			return err;
+		snprintf(dir, sizeof(dir), NETNS_ETC_DIR "/%s", ep->name);
+		text = hosts_file(pl->s, ep);
+		err = write_file(dir, "hosts", text);
+		free(text);
+		/* resolv.conf points at berth's DNS, as Docker's 127.0.0.11 (none: no DNS) */
+		if (!err && svc->mode == NET_MODE_BRIDGE)
+			err = write_file(dir, "resolv.conf", "nameserver 127.0.0.11\noptions ndots:0\n");
+		if (err)
+			return err;
+		nsfd = netns_open(ep->name);
+		if (nsfd < 0)
+			return nsfd;
+		nl_ep = nl_ctx_open(nsfd);
+		if (!nl_ep) {
+			err = -errno;
+			goto out;
+		}
+		{
+			int saved;
+
+			/* IPv6 stays off inside endpoints until berth supports it */
+			err = netns_enter(nsfd, &saved);
+			if (err)
+				goto out;
+			sysctl_write("net/ipv6/conf/all/disable_ipv6", "1");
+			sysctl_write("net/ipv6/conf/default/disable_ipv6", "1");
+			err = netns_leave(saved);
+			if (err)
+				goto out;
+		}
+	}
+	for (size_t k = 0; k < ep->n_addrs && !err; k++)
+		err = iface_add(c, pl, ep, nsfd, nl_ep, k, ifs);
+	if (err)
+		goto out;
+	/* default route: the first network that is not internal */
+	for (size_t k = 0; k < ep->n_addrs; k++) {
+		const struct network *n = &pl->s->nets[ep->addrs[k].net];
+		char eth[16];
+		int ifindex;
+
+		if (n->internal)
+			continue;
+		snprintf(eth, sizeof(eth), "eth%zu", k);
+		ifindex = link_ifindex(nl_ep, eth);
+		err = ifindex < 0 ? ifindex : route_add_default(nl_ep, n->gateway, ifindex);
+		break;
+	}
+	if (err)
+		goto out;
+	if (svc->run && has_ns) {
+		const char *root = cgroup2_root();
+		char cg[PATH_MAX], log[PATH_MAX];
+		pid_t pid;
+
+		if (!root) {
+			err = -errno;
+			fprintf(stderr, "berth: x-berth run needs cgroup v2: %s\n", strerror(errno));
+			goto out;
+		}
+		snprintf(cg, sizeof(cg), "%s/berth/%s/%s", root, c->in->name, ep->name);
+		snprintf(log, sizeof(log), "%s/logs/%s.log", c->in->run_dir, ep->name);
+		op = op_new("cgroup");
+		jset_str(op, "path", cg);
+		err = step(c, op);
+		if (!err)
+			err = proc_spawn(cg, ep->name, svc->run, log, &pid);
+		if (err) {
+			fprintf(stderr, "berth: start x-berth run of %s: %s (see %s)\n", ep->name,
+				strerror(-err), log);
+			goto out;
+		}
+		jset_str(e, "cgroup", cg);
+		jset_str(e, "log", log);
+	} else if (svc->run) {
+		fprintf(stderr, "berth: warning: %s: x-berth run is not started for network_mode: host\n",
+			ep->name);
+	}
+out:
+	nl_ctx_close(nl_ep);
+	if (nsfd >= 0)
+		close(nsfd);
+	return err;
+}
+
+/* ---- removing: the steps that undo what an endpoint or a network made ---- */
+
+static void ep_removal_ops(struct json_object *e, struct json_object *ops)
+{
+	struct json_object *ifs = jarr(e, "interfaces"), *op;
+
+	if (jstr(e, "cgroup")) {
+		op = op_new("cgroup");
+		jset_str(op, "path", jstr(e, "cgroup"));
+		json_object_array_add(ops, op);
+	}
+	for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+		struct json_object *f = json_object_array_get_idx(ifs, i);
+
+		op = op_new("maps");
+		jset_int(op, "ifindex", jint(f, "host_ifindex"));
+		jset_int(op, "net_id", jint(f, "net_id"));
+		jset_str(op, "mac", jstr(f, "mac"));
+		jset_str(op, "ipv4", jstr(f, "ipv4"));
+		jset_int(op, "slot", jint(f, "slot"));
+		json_object_array_add(ops, op);
+		op = op_new("veth");
+		jset_str(op, "host", jstr(f, "host_interface"));
+		json_object_array_add(ops, op);
+	}
+	if (jstr(e, "namespace")) {
+		op = op_new("netns");
+		jset_str(op, "name", jstr(e, "namespace"));
+		json_object_array_add(ops, op);
+	}
+}
+
+static void net_removal_ops(struct json_object *n, struct json_object *ops)
+{
+	struct json_object *op = op_new("net");
+
+	jset_int(op, "id", jint(n, "id"));
+	json_object_array_add(ops, op);
+	op = op_new("gw");
+	jset_str(op, "ip", jstr(n, "gateway"));
+	json_object_array_add(ops, op);
+}
+
+/* The instance's cgroup directories, once no endpoint cgroup is left in them. */
+static void cgroup_parents_prune(struct instance *in)
+{
+	const char *root = cgroup2_root();
+	char path[PATH_MAX];
+
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/berth/%s", root, in->name);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/berth", root);
+	rmdir(path);
+}
+
+/* Networks left in the instance besides those about to go. */
+static size_t nets_remaining(struct instance *in, const char *project, struct json_object *going)
+{
+	struct json_object *ps = projects(in);
+	size_t n = 0;
+
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *arr = jarr(p, "networks");
+
+		n += json_object_array_length(arr);
+		if (!strcmp(k, project))
+			n -= json_object_array_length(going);
+	}
+	return n;
+}
+
+/* Phase one: remove what the file no longer wants, journaled so it is always finished. */
+static int remove_phase(struct actx *c, const char *project, struct json_object *ep_names,
+			struct json_object *net_names, bool drop_project)
+{
+	struct json_object *p = state_project(c->in, project), *ops, *header;
+	int err = 0;
+
+	if (!p || (!json_object_array_length(ep_names) && !json_object_array_length(net_names) &&
+		   !drop_project))
+		return 0;
+	ops = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(ep_names); i++)
+		ep_removal_ops(by_name(jarr(p, "endpoints"),
+				       json_object_get_string(json_object_array_get_idx(ep_names, i)),
+				       NULL),
+			       ops);
+	for (size_t i = 0; i < json_object_array_length(net_names); i++)
+		net_removal_ops(by_name(jarr(p, "networks"),
+					json_object_get_string(json_object_array_get_idx(net_names, i)),
+					NULL),
+				ops);
+	if (json_object_array_length(net_names) &&
+	    !nets_remaining(c->in, project, net_names))
+		json_object_array_add(ops, op_new("dummy"));
+
+	header = json_object_new_object();
+	jset_str(header, "kind", "remove");
+	jset_str(header, "project", project);
+	json_object_object_add(header, "endpoints", json_object_get(ep_names));
+	json_object_object_add(header, "networks", json_object_get(net_names));
+	json_object_object_add(header, "drop_project", json_object_new_boolean(drop_project));
+	err = journal_begin(c, json_object_get(header));
+	for (size_t i = 0; !err && i < json_object_array_length(ops); i++)
+		err = journal_write(c, json_object_get(json_object_array_get_idx(ops, i)));
+	if (err) {
+		fprintf(stderr, "berth: write the journal: %s\n", strerror(-err));
+		journal_end(c);
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(ops); i++) {
+		struct json_object *op = json_object_array_get_idx(ops, i);
+
+		if (!strcmp(jstr(op, "op"), "netns"))
+			progress(c, "remove endpoint %s", jstr(op, "name"));
+		op_undo(c, op);
+	}
+	err = state_apply_removal(c, header);
+	journal_end(c);
+	cgroup_parents_prune(c->in);
+out:
+	json_object_put(header);
+	json_object_put(ops);
+	return err;
+}
+
+/* Roll the add phase back: every journaled step, newest first. */
+static void rollback(struct actx *c)
+{
+	char path[600], *line = NULL;
+	struct json_object **ops = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f;
+
+	if (c->journal) {
+		fclose(c->journal);
+		c->journal = NULL;
+	}
+	journal_path(c->in, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	fprintf(stderr, "berth: rolling back\n");
+	while (getline(&line, &cap, f) > 0) {
+		struct json_object *j = json_tokener_parse(line);
+
+		if (j)
+			*VEC_PUSH(ops, n) = j;
+	}
+	fclose(f);
+	free(line);
+	for (size_t i = n; i-- > 1;) /* line 0 is the header */
+		op_undo(c, ops[i]);
+	for (size_t i = 0; i < n; i++)
+		json_object_put(ops[i]);
+	free(ops);
+	unlink(path);
+}
+
+static int check_subnets(struct instance *in, const struct spec *s)
+{
+	struct json_object *ps = projects(in);
+	char a[20], b[20];
+	int err = 0;
+
+	/* within an instance endpoint addresses must be unique: no overlap between projects */
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *arr = jarr(p, "networks");
+
+		if (!strcmp(k, s->project))
+			continue;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *n = json_object_array_get_idx(arr, i);
+			struct ipv4_prefix pf;
+
+			if (ipv4_prefix_parse(jstr(n, "subnet") ? jstr(n, "subnet") : "", &pf))
+				continue;
+			for (size_t j = 0; j < s->n_nets; j++) {
+				if (!strcmp(s->nets[j].name, jstr(n, "name"))) {
+					fprintf(stderr, "%s: error: network %s belongs to project %s\n",
+						s->file, s->nets[j].name, k);
+					err = -EEXIST;
+				} else if (ipv4_prefix_overlap(s->nets[j].subnet, pf)) {
+					fprintf(stderr, "%s:%d:%d: error: network %s: subnet %s overlaps %s of network %s (project %s)\n",
+						s->file, s->nets[j].loc.line, s->nets[j].loc.col,
+						s->nets[j].key, ipv4_prefix_str(s->nets[j].subnet, a),
+						ipv4_prefix_str(pf, b), jstr(n, "name"), k);
+					err = -EEXIST;
+				}
+			}
+		}
+	}
+	return err;
+}
+
+int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o)
+{
+	struct json_object *p, *rm_eps, *rm_nets, *add_eps = NULL, *header, *op;
+	bool *want_net, *want_ep, new_project;
+	struct plan pl = { .s = s };
+	char other[256];
+	struct actx c;
+	int err;
+
+	err = check_subnets(in, s);
+	if (err)
+		return -EINVAL;
+	err = registry_add(s->project, in->name, other, sizeof(other));
+	if (err == -EEXIST) {
+		fprintf(stderr, "berth: project %s is already up on instance %s; bring it down there first\n",
+			s->project, other);
+		return -EINVAL;
+	} else if (err) {
+		fprintf(stderr, "berth: registry: %s\n", strerror(-err));
+		return err;
+	}
+	err = actx_open(&c, in, o);
+	if (err)
+		return err;
+	p = state_project(in, s->project);
+	new_project = !p;
+
+	/* the plan: what goes (absent or changed), what comes (absent or changed) */
+	rm_eps = json_object_new_array();
+	rm_nets = json_object_new_array();
+	want_net = xcalloc(s->n_nets + 1, sizeof(bool));
+	want_ep = xcalloc(s->n_eps + 1, sizeof(bool));
+	for (size_t i = 0; i < s->n_nets; i++)
+		want_net[i] = true;
+	for (size_t i = 0; i < s->n_eps; i++)
+		want_ep[i] = true;
+	if (p) {
+		struct json_object *arr = jarr(p, "networks");
+
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *n = json_object_array_get_idx(arr, i);
+			bool keep = false;
+
+			for (size_t j = 0; j < s->n_nets; j++) {
+				char *fp;
+
+				if (strcmp(s->nets[j].name, jstr(n, "name")))
+					continue;
+				fp = net_fingerprint(&s->nets[j]);
+				keep = !strcmp(fp, jstr(n, "fp") ? jstr(n, "fp") : "");
+				want_net[j] = !keep;
+				free(fp);
+			}
+			if (!keep)
+				json_object_array_add(rm_nets, json_object_new_string(jstr(n, "name")));
+		}
+		arr = jarr(p, "endpoints");
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *e = json_object_array_get_idx(arr, i);
+			bool keep = false;
+
+			for (size_t j = 0; j < s->n_eps; j++) {
+				char *fp;
+
+				if (strcmp(s->eps[j].name, jstr(e, "name")))
+					continue;
+				fp = ep_fingerprint(s, &s->eps[j]);
+				keep = !strcmp(fp, jstr(e, "fp") ? jstr(e, "fp") : "");
+				want_ep[j] = !keep;
+				free(fp);
+			}
+			if (!keep)
+				json_object_array_add(rm_eps, json_object_new_string(jstr(e, "name")));
+		}
+	}
+	c.steps = (int)(json_object_array_length(rm_eps));
+	for (size_t i = 0; i < s->n_nets; i++)
+		c.steps += want_net[i];
+	for (size_t i = 0; i < s->n_eps; i++)
+		c.steps += want_ep[i];
+	if (!c.steps)
+		goto out;	/* up to date */
+
+	err = remove_phase(&c, s->project, rm_eps, rm_nets, false);
+	if (err)
+		goto out;
+
+	/* phase two: add, each step journaled first */
+	p = state_project(in, s->project);
+	if (!p) {
+		p = json_object_new_object();
+		json_object_object_add(projects(in), s->project, p);
+	}
+	pl.p = p;
+	pl.new_nets = json_object_new_array();
+	pl.new_slots = json_object_new_array();
+	add_eps = json_object_new_array();
+	header = json_object_new_object();
+	jset_str(header, "kind", "add");
+	jset_str(header, "project", s->project);
+	err = journal_begin(&c, header);
+	if (!err && new_project) {
+		op = op_new("registry");
+		jset_str(op, "project", s->project);
+		err = step(&c, op);
+	}
+	for (size_t i = 0; !err && i < s->n_nets; i++)
+		if (want_net[i])
+			err = net_add(&c, &pl, &s->nets[i]);
+	for (size_t i = 0; !err && i < s->n_eps; i++) {
+		struct json_object *e = NULL;
+
+		if (!want_ep[i])
+			continue;
+		err = ep_add(&c, &pl, &s->eps[i], &e);
+		json_object_array_add(add_eps, e);
+	}
+	if (err) {
+		fprintf(stderr, "berth: up %s failed at step %d of %d: %s\n", s->project, c.step,
+			c.steps, strerror(-err));
+		rollback(&c);
+		if (!json_object_object_length(p) ||
+		    (!json_object_array_length(jarr(p, "networks")) &&
+		     !json_object_array_length(jarr(p, "endpoints")))) {
+			json_object_object_del(projects(in), s->project);
+			registry_remove(s->project);
+		}
+		instance_save(in);
+		goto out;
+	}
+	/* commit: the state takes the additions, then the journal goes */
+	for (size_t i = 0; i < json_object_array_length(pl.new_nets); i++)
+		json_object_array_add(jarr(p, "networks"),
+				      json_object_get(json_object_array_get_idx(pl.new_nets, i)));
+	for (size_t i = 0; i < json_object_array_length(add_eps); i++)
+		json_object_array_add(jarr(p, "endpoints"),
+				      json_object_get(json_object_array_get_idx(add_eps, i)));
+	jset_str(p, "file", s->file);
+	err = instance_save(in);
+	if (err) {
+		fprintf(stderr, "berth: save the state: %s\n", strerror(-err));
+		rollback(&c);
+		goto out;
+	}
+	journal_end(&c);
+out:
+	json_object_put(pl.new_nets);
+	json_object_put(pl.new_slots);
+	json_object_put(add_eps);
+	json_object_put(rm_eps);
+	json_object_put(rm_nets);
+	free(want_net);
+	free(want_ep);
+	actx_close(&c);
+	return err;
+}
+
+int apply_down(struct instance *in, const char *project, const struct apply_opts *o)
+{
+	struct json_object *p = state_project(in, project), *eps, *nets, *arr;
+	struct actx c;
+	int err;
+
+	if (!p) {
+		registry_remove(project);
+		return 0;
+	}
+	err = actx_open(&c, in, o);
+	if (err)
+		return err;
+	eps = json_object_new_array();
+	nets = json_object_new_array();
+	arr = jarr(p, "endpoints");
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		json_object_array_add(eps, json_object_new_string(
+						   jstr(json_object_array_get_idx(arr, i), "name")));
+	arr = jarr(p, "networks");
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		json_object_array_add(nets, json_object_new_string(
+						    jstr(json_object_array_get_idx(arr, i), "name")));
+	c.steps = (int)json_object_array_length(eps);
+	err = remove_phase(&c, project, eps, nets, true);
+	json_object_put(eps);
+	json_object_put(nets);
+	actx_close(&c);
+	return err;
+}

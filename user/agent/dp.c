@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "dp.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "endpoint.skel.h"
+#include "instance.h"
+
+#define PROG_PIN "prog_endpoint"
+
+static bool dp_verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !dp_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int pin_get(const char *dir, const char *name)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Load the skeleton, pinning maps by name and the program under @dir. */
+static int dp_load(const char *dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);
+	struct berth_endpoint *skel;
+	char path[600];
+	int err;
+
+	skel = berth_endpoint__open_opts(&opts);
+	if (!skel)
+		return -errno;
+	err = berth_endpoint__load(skel);
+	if (err)
+		goto out;
+	snprintf(path, sizeof(path), "%s/" PROG_PIN, dir);
+	err = bpf_program__pin(skel->progs.berth_tc_endpoint_ingress, path);
+out:
+	berth_endpoint__destroy(skel);
+	return err;
+}
+
+int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} maps[] = {
+		{ "berth_net_v1", offsetof(struct dp, net_fd) },
+		{ "berth_ep_v1", offsetof(struct dp, ep_fd) },
+		{ "berth_fdb_v1", offsetof(struct dp, fdb_fd) },
+		{ "berth_ip_v1", offsetof(struct dp, ip_fd) },
+		{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
+	};
+	int err;
+
+	dp_verbose = verbose;
+	libbpf_set_print(print_libbpf);
+	memset(dp, -1, sizeof(*dp));
+	err = bpffs_ensure();
+	if (err)
+		return err;
+	err = mkdir_p(pin_dir, 0700);
+	if (err)
+		return err;
+	dp->prog_fd = pin_get(pin_dir, PROG_PIN);
+	if (dp->prog_fd == -ENOENT) {
+		err = dp_load(pin_dir);
+		if (err)
+			return err;
+		dp->prog_fd = pin_get(pin_dir, PROG_PIN);
+	}
+	if (dp->prog_fd < 0)
+		return dp->prog_fd;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = pin_get(pin_dir, maps[i].name);
+
+		if (fd < 0) {
+			dp_close(dp);
+			return fd;
+		}
+		*(int *)((char *)dp + maps[i].off) = fd;
+	}
+	return 0;
+}
+
+void dp_close(struct dp *dp)
+{
+	int *fds = (int *)dp;
+
+	for (size_t i = 0; i < sizeof(*dp) / sizeof(int); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	memset(dp, -1, sizeof(*dp));
+}
+
+int dp_attach(const struct dp *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BERTH_TC_HANDLE, .priority = BERTH_TC_PRIO,
+		    .prog_fd = dp->prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static int upd(int fd, const void *k, const void *v)
+{
+	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
+}
+
+/* Deleting what is not there is fine: every undo is idempotent. */
+static int del(int fd, const void *k)
+{
+	return bpf_map_delete_elem(fd, k) && errno != ENOENT ? -errno : 0;
+}
+
+int dp_net_set(const struct dp *dp, uint32_t id, const struct berth_net *net)
+{
+	return upd(dp->net_fd, &id, net);
+}
+
+int dp_net_del(const struct dp *dp, uint32_t id)
+{
+	struct berth_net zero = { 0 };
+
+	/* an array map cannot delete: a zeroed entry has no BERTH_NET_PRESENT */
+	return upd(dp->net_fd, &id, &zero);
+}
+
+int dp_ep_set(const struct dp *dp, uint32_t ifindex, const struct berth_ep *ep)
+{
+	return upd(dp->ep_fd, &ifindex, ep);
+}
+
+int dp_fdb_set(const struct dp *dp, uint32_t net_id, const uint8_t mac[6], uint32_t ifindex,
+	       uint32_t slot)
+{
+	struct berth_fdb_key k = { .net_id = net_id };
+	struct berth_fdb v = { .ifindex = ifindex, .slot = slot };
+
+	memcpy(k.mac, mac, 6);
+	return upd(dp->fdb_fd, &k, &v);
+}
+
+int dp_ip_set(const struct dp *dp, uint32_t ip_be, uint32_t net_id, uint32_t ifindex,
+	      const uint8_t mac[6])
+{
+	struct berth_ip_key k = { .ip = ip_be };
+	struct berth_ip v = { .net_id = net_id, .ifindex = ifindex };
+
+	memcpy(v.mac, mac, 6);
+	return upd(dp->ip_fd, &k, &v);
+}
+
+int dp_ep_del(const struct dp *dp, uint32_t ifindex, uint32_t net_id, const uint8_t mac[6],
+	      uint32_t ip_be, uint32_t slot)
+{
+	struct berth_fdb_key fk = { .net_id = net_id };
+	struct berth_ip_key ik = { .ip = ip_be };
+	int err = 0, e;
+
+	memcpy(fk.mac, mac, 6);
+	if ((e = del(dp->ep_fd, &ifindex)))
+		err = e;
+	if ((e = del(dp->fdb_fd, &fk)))
+		err = e;
+	if ((e = del(dp->ip_fd, &ik)))
+		err = e;
+	/* the slot may be reused by another endpoint: its counters go with it */
+	for (uint32_t r = 0; r < BERTH_REASON_MAX; r++) {
+		struct berth_cnt_key ck = { .slot = slot, .reason = r };
+
+		if ((e = del(dp->cnt_fd, &ck)))
+			err = e;
+	}
+	return err;
+}
+
+int dp_counter(const struct dp *dp, uint32_t slot, uint32_t reason, uint64_t *packets,
+	       uint64_t *bytes)
+{
+	struct berth_cnt_key k = { .slot = slot, .reason = reason };
+	int ncpu = libbpf_num_possible_cpus();
+	struct berth_cnt *v;
+
+	*packets = *bytes = 0;
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (!bpf_map_lookup_elem(dp->cnt_fd, &k, v)) {
+		for (int i = 0; i < ncpu; i++) {
+			*packets += v[i].packets;
+			*bytes += v[i].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The datapath of an instance: the endpoint program and the maps, pinned
+ * under the instance's pin directory. The first `up` loads and pins them;
+ * later commands open the pins, so programs and maps (and the flows they
+ * carry) outlive every berth process.
+ */
+#ifndef BERTH_DP_H
+#define BERTH_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <berth/drop.h>
+#include <berth/maps.h>
+
+/* tc filter identity on host-side veths: berth's own, never another's */
+#define BERTH_TC_HANDLE	0xb347
+#define BERTH_TC_PRIO	0xb3
+
+struct dp {
+	int prog_fd;
+	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd;
+};
+
+/* Open the pinned datapath under @pin_dir, loading and pinning it when absent. */
+int dp_open(struct dp *dp, const char *pin_dir, bool verbose);
+void dp_close(struct dp *dp);
+
+/* tc ingress on a host-side veth (clsact created if missing) */
+int dp_attach(const struct dp *dp, int ifindex);
+
+int dp_net_set(const struct dp *dp, uint32_t id, const struct berth_net *net);
+int dp_net_del(const struct dp *dp, uint32_t id);
+int dp_ep_set(const struct dp *dp, uint32_t ifindex, const struct berth_ep *ep);
+/* Remove the ep, fdb and ip entries of an endpoint interface, and its counters. */
+int dp_ep_del(const struct dp *dp, uint32_t ifindex, uint32_t net_id, const uint8_t mac[6],
+	      uint32_t ip_be, uint32_t slot);
+int dp_fdb_set(const struct dp *dp, uint32_t net_id, const uint8_t mac[6], uint32_t ifindex,
+	       uint32_t slot);
+int dp_ip_set(const struct dp *dp, uint32_t ip_be, uint32_t net_id, uint32_t ifindex,
+	      const uint8_t mac[6]);
+
+/* Sum of a (slot, reason) counter over every CPU. */
+int dp_counter(const struct dp *dp, uint32_t slot, uint32_t reason, uint64_t *packets,
+	       uint64_t *bytes);
+
+#endif

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * berth up, down, ps, network, exec and logs: the commands that act on a
+ * project applied to an instance.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "instance.h"
+#include "print.h"
+#include "proc.h"
+#include "util.h"
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static struct json_object *jarr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array) ? v
+												 : NULL;
+}
+
+static size_t jlen(struct json_object *arr)
+{
+	return arr ? json_object_array_length(arr) : 0;
+}
+
+static int fail(const struct cli *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(const struct cli *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	pr_error(c->json, msg);
+	free(msg);
+	return code;
+}
+
+/*
+ * The project a command means: -p; else the file's (-f, or a compose file
+ * here) when one is given; else the only project of the instance (of
+ * --host-netns, else the machine's; else the only one berth has at all).
+ */
+static int resolve_project(const struct cli *c, char *project, size_t size, char *inst,
+			   size_t isize)
+{
+	const char *want_inst = c->host_netns ? c->host_netns : "host";
+	int err;
+
+	if (c->project) {
+		snprintf(project, size, "%s", c->project);
+	} else if (c->file) {
+		struct spec *s = cli_load_spec(c);
+
+		if (!s)
+			return EXIT_USER;
+		snprintf(project, size, "%s", s->project);
+		spec_free(s);
+	} else {
+		err = registry_only_project(want_inst, project, size);
+		if (err == -ENOENT && !c->host_netns)
+			err = registry_only_project(NULL, project, size);
+		if (err == -E2BIG)
+			return fail(c, EXIT_USER, "berth: several projects are up on instance %s: say which with -p",
+				    want_inst);
+		if (err)
+			return fail(c, EXIT_USER, "berth: no project is up on instance %s", want_inst);
+	}
+	err = registry_lookup(project, inst, isize);
+	if (err)
+		return fail(c, EXIT_USER, "berth: project %s is not up", project);
+	if (c->host_netns && strcmp(c->host_netns, inst))
+		return fail(c, EXIT_USER, "berth: project %s is up on instance %s, not %s", project,
+			    inst, c->host_netns);
+	return EXIT_OK;
+}
+
+/* Open the instance of @inst ("host" or a namespace) and settle a half-done apply. */
+static int open_instance(const struct cli *c, struct instance *in, const char *inst)
+{
+	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json };
+	int err;
+
+	if (geteuid() != 0)
+		return fail(c, EXIT_SYSTEM, "berth: this command needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF)");
+	err = instance_open(in, strcmp(inst, "host") ? inst : NULL);
+	if (err) {
+		instance_close(in);
+		return err == -ENOENT || err == -EINVAL ? EXIT_USER : EXIT_SYSTEM;
+	}
+	err = apply_recover(in, &o);
+	if (err) {
+		instance_close(in);
+		return fail(c, EXIT_SYSTEM, "berth: recover the journal of instance %s: %s", in->name,
+			    strerror(-err));
+	}
+	return EXIT_OK;
+}
+
+int do_up(struct cli *c)
+{
+	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json };
+	struct spec_prior_net *pn = NULL;
+	struct spec_prior_addr *pa = NULL;
+	struct spec *s = NULL, *first;
+	struct instance in;
+	int rc, err;
+
+	if (c->argc)
+		return fail(c, EXIT_USER, "berth: up takes no operands (got \"%s\")", c->argv[0]);
+	/* the file first: a bad spec changes nothing, not even the instance directories */
+	first = cli_load_spec(c);
+	if (!first)
+		return EXIT_USER;
+	rc = open_instance(c, &in, c->host_netns ? c->host_netns : "host");
+	if (rc) {
+		spec_free(first);
+		return rc;
+	}
+	/* again, inside the host namespace and with what earlier runs allocated */
+	{
+		struct cli_load_opts lo = { 0 };
+
+		state_prior(&in, first->project, &pn, &lo.n_prior_nets, &pa, &lo.n_prior_addrs);
+		lo.prior_nets = pn;
+		lo.prior_addrs = pa;
+		lo.project = first->project;
+		lo.quiet = true;
+		s = cli_load_spec_opts(c, &lo);
+	}
+	spec_free(first);
+	if (!s) {
+		rc = EXIT_USER;
+		goto out;
+	}
+	err = apply_up(&in, s, &o);
+	if (err) {
+		rc = err == -EINVAL ? EXIT_USER : EXIT_SYSTEM;
+		goto out;
+	}
+	if (!c->json)
+		fprintf(stderr, "berth: project %s is up: %zu endpoints, %zu networks (instance %s)\n",
+			s->project, s->n_eps, s->n_nets, in.name);
+	rc = EXIT_OK;
+	if (c->json) {
+		struct printer p;
+
+		pr_init(&p, true, stdout);
+		pr_obj_open(&p, NULL);
+		pr_str(&p, "project", s->project);
+		pr_str(&p, "instance", in.name);
+		pr_int(&p, "endpoints", (int64_t)s->n_eps);
+		pr_int(&p, "networks", (int64_t)s->n_nets);
+		pr_obj_close(&p);
+		pr_end(&p);
+	}
+out:
+	free(pn);
+	free(pa);
+	spec_free(s);
+	instance_close(&in);
+	return rc;
+}
+
+int do_down(struct cli *c)
+{
+	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json };
+	char project[256], inst[256];
+	struct instance in;
+	int rc, err;
+
+	if (c->argc)
+		return fail(c, EXIT_USER, "berth: down takes no operands (got \"%s\")", c->argv[0]);
+	rc = resolve_project(c, project, sizeof(project), inst, sizeof(inst));
+	if (rc)
+		return rc;
+	rc = open_instance(c, &in, inst);
+	if (rc)
+		return rc;
+	err = apply_down(&in, project, &o);
+	if (err) {
+		rc = fail(c, EXIT_SYSTEM, "berth: down %s: %s", project, strerror(-err));
+	} else if (c->json) {
+		printf("{\"project\": \"%s\", \"removed\": true}\n", project);
+	} else {
+		fprintf(stderr, "berth: project %s is down\n", project);
+	}
+	instance_close(&in);
+	return rc;
+}
+
+/* Load the state of the resolved project, then let the lock go. */
+static int load_project(const struct cli *c, char *project, size_t size, char *inst,
+			size_t isize, struct json_object **state)
+{
+	struct instance in;
+	struct json_object *p;
+	int rc;
+
+	rc = resolve_project(c, project, size, inst, isize);
+	if (rc)
+		return rc;
+	rc = open_instance(c, &in, inst);
+	if (rc)
+		return rc;
+	p = state_project(&in, project);
+	*state = p ? json_object_get(p) : NULL;
+	instance_close(&in);
+	if (!*state)
+		return fail(c, EXIT_USER, "berth: project %s has no state on instance %s", project,
+			    inst);
+	return EXIT_OK;
+}
+
+static void print_endpoint(struct printer *p, struct json_object *e)
+{
+	struct json_object *ifs = jarr(e, "interfaces");
+	const char *cg = jstr(e, "cgroup");
+
+	pr_obj_open(p, NULL);
+	pr_str(p, "service", jstr(e, "service"));
+	pr_int(p, "replica", json_object_get_int(json_object_object_get(e, "replica")));
+	pr_str(p, "name", jstr(e, "name"));
+	pr_str(p, "namespace", jstr(e, "namespace"));
+	pr_str(p, "network_mode", jstr(e, "mode"));
+	if (cg) {
+		pid_t pids[1];
+		int n = proc_cgroup_pids(cg, pids, 1);
+
+		pr_int(p, "processes", n > 0 ? n : 0);
+	}
+	pr_arr_open(p, "networks");
+	for (size_t i = 0; i < jlen(ifs); i++) {
+		struct json_object *f = json_object_array_get_idx(ifs, i);
+
+		pr_obj_open(p, NULL);
+		pr_str(p, "name", jstr(f, "network"));
+		pr_str(p, "key", jstr(f, "key"));
+		pr_str(p, "interface", jstr(f, "interface"));
+		pr_str(p, "ipv4", jstr(f, "ipv4"));
+		pr_str(p, "mac", jstr(f, "mac"));
+		pr_str(p, "host_interface", jstr(f, "host_interface"));
+		pr_obj_close(p);
+	}
+	pr_arr_close(p);
+	pr_obj_close(p);
+}
+
+int do_ps(struct cli *c)
+{
+	char project[256], inst[256];
+	struct json_object *st, *eps;
+	struct printer p;
+	int rc;
+
+	if (c->argc)
+		return fail(c, EXIT_USER, "berth: ps takes no operands (got \"%s\")", c->argv[0]);
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	eps = jarr(st, "endpoints");
+	pr_init(&p, c->json, stdout);
+	pr_arr_open(&p, NULL);
+	for (size_t i = 0; i < jlen(eps); i++)
+		print_endpoint(&p, json_object_array_get_idx(eps, i));
+	pr_arr_close(&p);
+	pr_end(&p);
+	json_object_put(st);
+	return EXIT_OK;
+}
+
+static void print_network(struct printer *p, struct json_object *st, struct json_object *n,
+			  bool with_endpoints)
+{
+	struct json_object *eps = jarr(st, "endpoints");
+	const char *name = jstr(n, "name");
+	int count = 0;
+
+	pr_obj_open(p, NULL);
+	pr_str(p, "name", name);
+	pr_str(p, "key", jstr(n, "key"));
+	pr_str(p, "subnet", jstr(n, "subnet"));
+	pr_str(p, "gateway", jstr(n, "gateway"));
+	pr_str(p, "ip_range", jstr(n, "ip_range"));
+	pr_bool(p, "internal", json_object_get_boolean(json_object_object_get(n, "internal")));
+	pr_bool(p, "icc", json_object_get_boolean(json_object_object_get(n, "icc")));
+	if (with_endpoints)
+		pr_arr_open(p, "endpoints");
+	for (size_t i = 0; i < jlen(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr(e, "interfaces");
+
+		for (size_t j = 0; j < jlen(ifs); j++) {
+			struct json_object *f = json_object_array_get_idx(ifs, j);
+
+			if (strcmp(jstr(f, "network"), name))
+				continue;
+			count++;
+			if (!with_endpoints)
+				continue;
+			pr_obj_open(p, NULL);
+			pr_str(p, "name", jstr(e, "name"));
+			pr_str(p, "service", jstr(e, "service"));
+			pr_str(p, "interface", jstr(f, "interface"));
+			pr_str(p, "ipv4", jstr(f, "ipv4"));
+			pr_str(p, "mac", jstr(f, "mac"));
+			pr_obj_close(p);
+		}
+	}
+	if (with_endpoints)
+		pr_arr_close(p);
+	else
+		pr_int(p, "endpoints", count);
+	pr_obj_close(p);
+}
+
+int do_network(struct cli *c)
+{
+	struct json_object *st, *nets;
+	char project[256], inst[256];
+	struct printer p;
+	bool inspect;
+	int rc, found = 0;
+
+	if (!c->argc || (strcmp(c->argv[0], "ls") && strcmp(c->argv[0], "inspect")))
+		return fail(c, EXIT_USER, "berth: usage: berth network ls | berth network inspect NAME");
+	inspect = !strcmp(c->argv[0], "inspect");
+	if (inspect && c->argc != 2)
+		return fail(c, EXIT_USER, "berth: usage: berth network inspect NAME");
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	nets = jarr(st, "networks");
+	pr_init(&p, c->json, stdout);
+	if (!inspect)
+		pr_arr_open(&p, NULL);
+	for (size_t i = 0; i < jlen(nets); i++) {
+		struct json_object *n = json_object_array_get_idx(nets, i);
+
+		/* a network answers to its full name and to its compose key */
+		if (inspect && strcmp(jstr(n, "name"), c->argv[1]) && strcmp(jstr(n, "key"), c->argv[1]))
+			continue;
+		found++;
+		print_network(&p, st, n, inspect);
+		if (inspect)
+			break;
+	}
+	if (!inspect)
+		pr_arr_close(&p);
+	pr_end(&p);
+	json_object_put(st);
+	if (inspect && !found)
+		return fail(c, EXIT_USER, "berth: project %s has no network %s", project, c->argv[1]);
+	return EXIT_OK;
+}
+
+/* SERVICE[.N] → the endpoint's state entry (replica 1 when .N is omitted). */
+static struct json_object *find_endpoint(struct json_object *st, const char *target)
+{
+	struct json_object *eps = jarr(st, "endpoints");
+	const char *dot = strrchr(target, '.');
+	char svc[256];
+	long replica = 1;
+
+	snprintf(svc, sizeof(svc), "%s", target);
+	if (dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
+		replica = strtol(dot + 1, NULL, 10);
+		svc[dot - target] = '\0';
+	}
+	for (size_t i = 0; i < jlen(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i);
+
+		if (!strcmp(jstr(e, "service"), svc) &&
+		    json_object_get_int(json_object_object_get(e, "replica")) == replica)
+			return e;
+		/* a container_name works too */
+		if (!strcmp(jstr(e, "name"), target))
+			return e;
+	}
+	return NULL;
+}
+
+int do_exec(struct cli *c)
+{
+	char project[256], inst[256], **argv;
+	struct json_object *st, *e;
+	const char *ns;
+	int rc, first = 1;
+
+	if (c->argc < 2)
+		return fail(c, 125, "berth: usage: berth exec [-p PROJECT] SERVICE[.N] -- CMD [ARGS...]");
+	if (!strcmp(c->argv[1], "--"))
+		first = 2;
+	if (first >= c->argc)
+		return fail(c, 125, "berth: exec: no command given");
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return 125;
+	e = find_endpoint(st, c->argv[0]);
+	if (!e) {
+		json_object_put(st);
+		return fail(c, 125, "berth: exec: project %s has no endpoint %s", project, c->argv[0]);
+	}
+	/* network_mode: host runs in the instance's host namespace */
+	ns = jstr(e, "namespace");
+	if (!ns && strcmp(inst, "host"))
+		ns = inst;
+	argv = c->argv + first;
+	rc = proc_exec(ns, argv);
+	json_object_put(st);
+	return rc;
+}
+
+static int cat_log(const char *name, const char *path, bool prefix)
+{
+	char line[4096];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (prefix)
+			printf("%s | ", name);
+		fputs(line, stdout);
+	}
+	fclose(f);
+	return 0;
+}
+
+int do_logs(struct cli *c)
+{
+	char project[256], inst[256];
+	struct json_object *st, *eps;
+	bool all, any = false;
+	int rc;
+
+	if (c->argc != 1)
+		return fail(c, EXIT_USER, "berth: usage: berth logs [-p PROJECT] SERVICE[.N]");
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	all = !strchr(c->argv[0], '.') || !find_endpoint(st, c->argv[0]);
+	eps = jarr(st, "endpoints");
+	for (size_t i = 0; i < jlen(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i);
+
+		if (all ? strcmp(jstr(e, "service"), c->argv[0]) : e != find_endpoint(st, c->argv[0]))
+			continue;
+		any = true;
+		if (jstr(e, "log"))
+			cat_log(jstr(e, "name"), jstr(e, "log"), all);
+	}
+	json_object_put(st);
+	if (!any)
+		return fail(c, EXIT_USER, "berth: project %s has no service %s", project, c->argv[0]);
+	return EXIT_OK;
+}
