@@ -67,9 +67,9 @@ help: ## list the targets
 deps: ## install the Debian packages berth needs (idempotent)
 	$(Q)tools/deps.sh
 
-demo: deps ## build and show the model berth makes of a bundled exercise example
+demo: deps ## berth up on a bundled exercise example in a throwaway namespace, pings, down
 	$(Q)$(MAKE) --no-print-directory all
-	$(BERTH) config -f examples/part3.1-frontend-backend/compose.yml
+	$(Q)BERTH=$(BERTH) tools/demo.sh
 
 $(BERTH): $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)

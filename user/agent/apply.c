@@ -755,6 +755,9 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 		op = op_new("netns");
 		jset_str(op, "name", ep->name);
 		err = step(c, op);
+		/* a file that no namespace is bound to is a leftover of a crash: clear it */
+		if (!err)
+			err = netns_delete(ep->name);
 		if (!err)
 			err = netns_create(ep->name);
 		if (err)
