@@ -699,6 +699,54 @@ static void test_host_and_none_take_no_address(void **state)
 	assert_ip(ADDR("proj-b-1", "default"), "172.17.0.2");
 }
 
+/* What an earlier `up` gave stays: a new service listed first does not shift anyone. */
+static void test_prior_allocations_kept(void **state)
+{
+	const struct spec_prior_net nets[] = { { "proj_default", { 0xac180000, 16 } } };
+	const struct spec_prior_addr addrs[] = {
+		{ "proj-web-1", "proj_default", 0xac180007 },	/* 172.24.0.7 */
+		{ "proj-web-2", "proj_default", 0xac180003 },	/* 172.24.0.3 */
+		{ "proj-gone-1", "proj_default", 0xac180002 },	/* no longer in the file */
+		{ "proj-db-1", "proj_default", 0x0a000005 },	/* outside the subnet: ignored */
+	};
+	const struct spec_opts o = { .default_project = "proj", .prior_nets = nets,
+				     .n_prior_nets = 1, .prior_addrs = addrs, .n_prior_addrs = 4 };
+
+	(void)state;
+	LOAD_OK("services:\n"
+		"  new: {}\n"
+		"  web:\n"
+		"    scale: 2\n"
+		"  db: {}\n",
+		&o);
+	assert_prefix(NET("default")->subnet, "172.24.0.0/16");
+	assert_true(NET("default")->subnet_auto);
+	assert_ip(ADDR("proj-web-1", "default"), "172.24.0.7");
+	assert_ip(ADDR("proj-web-2", "default"), "172.24.0.3");
+	/* the rest fill the lowest free addresses, the departed one's included */
+	assert_ip(ADDR("proj-new-1", "default"), "172.24.0.2");
+	assert_ip(ADDR("proj-db-1", "default"), "172.24.0.4");
+}
+
+/* A prior subnet that an explicit subnet now overlaps is given up for a fresh one. */
+static void test_prior_subnet_yields_to_explicit(void **state)
+{
+	const struct spec_prior_net nets[] = { { "proj_a", { 0xac110000, 16 } } };
+	const struct spec_opts o = { .default_project = "proj", .prior_nets = nets,
+				     .n_prior_nets = 1 };
+
+	(void)state;
+	LOAD_OK("services:\n"
+		"  s:\n"
+		"    networks: [a, b]\n"
+		"networks:\n"
+		"  a: {}\n"
+		"  b:\n"
+		"    ipam: {config: [{subnet: 172.17.0.0/24}]}\n",
+		&o);
+	assert_prefix(NET("a")->subnet, "172.18.0.0/16");
+}
+
 static void test_aux_addresses_reserved(void **state)
 {
 	(void)state;
@@ -746,6 +794,8 @@ int main(void)
 		T(test_endpoint_names),
 		T(test_per_network_counters),
 		T(test_host_and_none_take_no_address),
+		T(test_prior_allocations_kept),
+		T(test_prior_subnet_yields_to_explicit),
 		T(test_aux_addresses_reserved),
 	};
 #undef T

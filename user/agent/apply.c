@@ -157,6 +157,28 @@ void state_prior(struct instance *in, const char *project, struct spec_prior_net
 	}
 }
 
+void state_other_subnets(struct instance *in, const char *project, struct ipv4_prefix **out,
+			 size_t *n)
+{
+	struct json_object *ps = projects(in);
+
+	*out = NULL;
+	*n = 0;
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *arr = jarr(p, "networks");
+
+		if (!strcmp(k, project))
+			continue;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct ipv4_prefix pf;
+			const char *sub = jstr(json_object_array_get_idx(arr, i), "subnet");
+
+			if (sub && !ipv4_prefix_parse(sub, &pf))
+				*VEC_PUSH(*out, *n) = pf;
+		}
+	}
+}
+
 /* ---- progress ---- */
 
 __attribute__((format(printf, 2, 3))) static void progress(struct actx *c, const char *fmt, ...)

@@ -38,4 +38,8 @@ struct json_object *state_project(struct instance *in, const char *project);
 void state_prior(struct instance *in, const char *project, struct spec_prior_net **nets,
 		 size_t *n_nets, struct spec_prior_addr **addrs, size_t *n_addrs);
 
+/* Subnets of every other project of the instance (caller frees the array). */
+void state_other_subnets(struct instance *in, const char *project, struct ipv4_prefix **out,
+			 size_t *n);
+
 #endif

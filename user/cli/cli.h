@@ -34,6 +34,8 @@ struct cli_load_opts {
 	const struct spec_prior_addr *prior_addrs;
 	size_t n_prior_addrs;
 	bool quiet;		/* errors only: the first load said the rest */
+	const struct ipv4_prefix *taken;	/* subnets of the instance's other projects */
+	size_t n_taken;
 };
 
 struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts *lo);

@@ -125,6 +125,12 @@ struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts 
 	/* without /proc/net/route IPAM cannot avoid routed subnets: say so, go on */
 	if (host_routed_subnets(&routed, &o.n_routed))
 		fprintf(stderr, "berth: warning: cannot read the host's routes; automatic subnets may overlap them\n");
+	if (lo && lo->n_taken) {
+		/* IPAM keeps automatic subnets off other projects' networks as off routes */
+		routed = xrealloc(routed, (o.n_routed + lo->n_taken) * sizeof(*routed));
+		memcpy(routed + o.n_routed, lo->taken, lo->n_taken * sizeof(*routed));
+		o.n_routed += lo->n_taken;
+	}
 	o.routed = routed;
 	if (lo) {
 		o.project = lo->project;

@@ -140,13 +140,17 @@ int do_up(struct cli *c)
 	/* again, inside the host namespace and with what earlier runs allocated */
 	{
 		struct cli_load_opts lo = { 0 };
+		struct ipv4_prefix *taken;
 
 		state_prior(&in, first->project, &pn, &lo.n_prior_nets, &pa, &lo.n_prior_addrs);
+		state_other_subnets(&in, first->project, &taken, &lo.n_taken);
+		lo.taken = taken;
 		lo.prior_nets = pn;
 		lo.prior_addrs = pa;
 		lo.project = first->project;
 		lo.quiet = true;
 		s = cli_load_spec_opts(c, &lo);
+		free(taken);
 	}
 	spec_free(first);
 	if (!s) {
