@@ -27,7 +27,7 @@
 
 static int ns_ids(ino_t ids[2])
 {
-	const char *files[] = { "/proc/self/ns/net", "/proc/self/ns/mnt" };
+	const char *files[] = {"/proc/self/ns/net", "/proc/self/ns/mnt"};
 	struct stat st;
 	int i;
 

@@ -32,8 +32,8 @@
 #include "proc.h"
 
 /* How long a failed spawn waits for its half-started process to go away. */
-#define PROC_UNDO_TIMEOUT_MS	2000
-#define PROC_POLL_MS		10
+#define PROC_UNDO_TIMEOUT_MS 2000
+#define PROC_POLL_MS	     10
 
 /* ---- cgroup2 mount point ---- */
 
@@ -93,7 +93,7 @@ static int cg_check_path(const char *dir, size_t *root_len)
 	if (!dir)
 		return -EINVAL;
 	len = strlen(root);
-	if (len == 1)	/* cgroup2 mounted on "/": every component follows a '/' */
+	if (len == 1) /* cgroup2 mounted on "/": every component follows a '/' */
 		len = 0;
 	if (strncmp(dir, root, len) || dir[len] != '/')
 		return -EINVAL;
@@ -184,14 +184,14 @@ static int log_open(const char *path)
 /* ---- entering an endpoint ---- */
 
 struct ns_bind {
-	char src[PATH_MAX];		/* /etc/netns/NAME/FILE */
-	char dst[PATH_MAX];		/* /etc/FILE */
+	char src[PATH_MAX]; /* /etc/netns/NAME/FILE */
+	char dst[PATH_MAX]; /* /etc/FILE */
 };
 
 /* What a child needs to enter an endpoint, prepared before fork(). */
 struct ns_plan {
-	const char *name;		/* NULL: stay in the current namespaces */
-	char path[PATH_MAX];		/* /run/netns/NAME */
+	const char *name;    /* NULL: stay in the current namespaces */
+	char path[PATH_MAX]; /* /run/netns/NAME */
 	struct ns_bind *binds;
 	size_t n;
 };
@@ -259,7 +259,7 @@ out_free:
 
 /* Where a child failed; the parent turns it into words. */
 enum proc_step {
-	STEP_NONE,		/* no failure: the message carries the grandchild's pid */
+	STEP_NONE, /* no failure: the message carries the grandchild's pid */
 	STEP_PIPE,
 	STEP_MKDIR,
 	STEP_FORK,
@@ -276,15 +276,15 @@ enum proc_step {
 
 /* Well below PIPE_BUF, so each report arrives whole. */
 struct proc_msg {
-	int step;		/* enum proc_step */
-	int index;		/* which bind, for STEP_BIND */
-	int err;		/* positive errno */
+	int step;  /* enum proc_step */
+	int index; /* which bind, for STEP_BIND */
+	int err;   /* positive errno */
 	pid_t pid;
 };
 
 static void child_report(int fd, int step, int index, int err, pid_t pid)
 {
-	struct proc_msg m = { .step = step, .index = index, .err = err, .pid = pid };
+	struct proc_msg m = {.step = step, .index = index, .err = err, .pid = pid};
 	ssize_t n;
 
 	do
@@ -292,8 +292,7 @@ static void child_report(int fd, int step, int index, int err, pid_t pid)
 	while (n < 0 && errno == EINTR);
 }
 
-__attribute__((noreturn))
-static void child_fail(int fd, int step, int index, int err, int status)
+__attribute__((noreturn)) static void child_fail(int fd, int step, int index, int err, int status)
 {
 	child_report(fd, step, index, err, 0);
 	_exit(status);
@@ -405,7 +404,7 @@ static void step_describe(char *buf, size_t size, const struct proc_msg *m,
 struct spawn_ctx {
 	const struct ns_plan *plan;
 	char *const *argv;
-	char procs[PATH_MAX];		/* CGROUP_DIR/cgroup.procs */
+	char procs[PATH_MAX]; /* CGROUP_DIR/cgroup.procs */
 	int status_fd;
 	int null_fd;
 	int log_fd;
@@ -427,14 +426,14 @@ static int stdio_redirect(int in_fd, int out_fd)
 
 static void signals_reset(void)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 	int sig;
 
 	/* A server must not inherit the agent's ignored SIGPIPE or its blocked signals. */
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);	/* glibc's internal ones fail: fine */
+			sigaction(sig, &dfl, NULL); /* glibc's internal ones fail: fine */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -444,8 +443,7 @@ static void signals_reset(void)
  * process is born in it and whatever fails from here on leaves only processes that
  * cgroup holds; it then forks that process and exits, which hands it to init.
  */
-__attribute__((noreturn))
-static void spawn_child(struct spawn_ctx *c)
+__attribute__((noreturn)) static void spawn_child(struct spawn_ctx *c)
 {
 	int fd, err, step = STEP_NONE, index = 0;
 	pid_t pid;
@@ -501,7 +499,7 @@ static int spawn_collect(int fd, pid_t child, pid_t *pid, struct proc_msg *fail)
 			continue;
 		if (n <= 0)
 			break;
-		if (n != sizeof(m))	/* cannot happen below PIPE_BUF */
+		if (n != sizeof(m)) /* cannot happen below PIPE_BUF */
 			continue;
 		if (m.step == STEP_NONE) {
 			grandchild = m.pid;
@@ -527,11 +525,11 @@ static int spawn_collect(int fd, pid_t child, pid_t *pid, struct proc_msg *fail)
 int proc_spawn(const char *cgroup_dir, const char *netns, const char *cmd, const char *log_path,
 	       pid_t *pid)
 {
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	struct proc_msg fail = { .step = STEP_NONE };
-	struct spawn_ctx c = { .argv = argv };
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	struct proc_msg fail = {.step = STEP_NONE};
+	struct spawn_ctx c = {.argv = argv};
 	size_t root_len, first_created = 0;
-	int pfd[2] = { -1, -1 }, err;
+	int pfd[2] = {-1, -1}, err;
 	struct ns_plan plan;
 	char desc[2 * PATH_MAX + 32];
 	pid_t child;
@@ -726,7 +724,7 @@ static int cg_write(const char *dir, const char *file, const char *val)
 /* 1 while a process is left in @dir or below it, 0 once none is (or @dir is gone). */
 static int cg_populated(const char *dir)
 {
-	struct pid_list count = { 0 };
+	struct pid_list count = {0};
 	char path[PATH_MAX], line[64];
 	int populated = -1, err;
 	FILE *f;
@@ -758,7 +756,7 @@ static long long now_ms(void)
 
 int proc_kill_cgroup(const char *cgroup_dir, int timeout_ms)
 {
-	struct timespec poll = { .tv_nsec = PROC_POLL_MS * 1000000L };
+	struct timespec poll = {.tv_nsec = PROC_POLL_MS * 1000000L};
 	long long deadline;
 	int err, populated;
 	size_t root_len;
@@ -802,7 +800,7 @@ int proc_kill_cgroup(const char *cgroup_dir, int timeout_ms)
 
 int proc_cgroup_pids(const char *cgroup_dir, pid_t *pids, int max)
 {
-	struct pid_list l = { .pids = pids, .max = pids && max > 0 ? max : 0 };
+	struct pid_list l = {.pids = pids, .max = pids && max > 0 ? max : 0};
 	size_t root_len;
 	int err;
 
@@ -815,7 +813,7 @@ int proc_cgroup_pids(const char *cgroup_dir, pid_t *pids, int max)
 
 /* ---- proc_exec ---- */
 
-static const int exec_fwd_sigs[] = { SIGINT, SIGTERM };
+static const int exec_fwd_sigs[] = {SIGINT, SIGTERM};
 #define EXEC_NFWD (int)(sizeof(exec_fwd_sigs) / sizeof(exec_fwd_sigs[0]))
 
 static volatile sig_atomic_t exec_child;
@@ -834,11 +832,11 @@ static void exec_forward(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
-__attribute__((noreturn))
-static void exec_child_run(const struct ns_plan *plan, char *const argv[], int status_fd,
-			   const struct sigaction old[], const sigset_t *oldmask)
+__attribute__((noreturn)) static void exec_child_run(const struct ns_plan *plan, char *const argv[],
+						     int status_fd, const struct sigaction old[],
+						     const sigset_t *oldmask)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
 	int err, i, step = STEP_NONE, index = 0;
 
 	/* The caller's dispositions, not our forwarder: a background job's SIGINT stays ignored. */
@@ -859,8 +857,8 @@ static void exec_child_run(const struct ns_plan *plan, char *const argv[], int s
 
 int proc_exec(const char *netns, char *const argv[])
 {
-	struct sigaction fwd = { .sa_sigaction = exec_forward, .sa_flags = SA_SIGINFO | SA_RESTART };
-	struct proc_msg m = { .step = STEP_NONE };
+	struct sigaction fwd = {.sa_sigaction = exec_forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+	struct proc_msg m = {.step = STEP_NONE};
 	struct sigaction old[EXEC_NFWD];
 	int pfd[2], status, i, ret;
 	char desc[2 * PATH_MAX + 32];

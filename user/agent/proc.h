@@ -15,14 +15,14 @@
 #include <sys/types.h>
 
 /* proc_exec() results that are not the command's own, as `docker exec` reports them. */
-#define PROC_EXIT_FAILED	125	/* berth failed before exec: netns missing, setns, ... */
-#define PROC_EXIT_CANNOT_EXEC	126	/* found but not executable (EACCES, ENOEXEC, ...) */
-#define PROC_EXIT_NOT_FOUND	127	/* execvp() said ENOENT */
+#define PROC_EXIT_FAILED      125 /* berth failed before exec: netns missing, setns, ... */
+#define PROC_EXIT_CANNOT_EXEC 126 /* found but not executable (EACCES, ENOEXEC, ...) */
+#define PROC_EXIT_NOT_FOUND   127 /* execvp() said ENOENT */
 
 /*
  * The cgroup2 mount point from /proc/mounts (/sys/fs/cgroup/unified in a hybrid
- * layout, /sys/fs/cgroup on a unified one), looked up once; NULL with errno set
- * (ENOENT: no cgroup2 mounted) on failure.
+ * layout, /sys/fs/cgroup on a unified one), cached after the first success; NULL with
+ * errno set (ENOENT: no cgroup2 mounted) on failure, which is looked up again next time.
  */
 const char *cgroup2_root(void);
 
@@ -55,7 +55,8 @@ int proc_kill_cgroup(const char *cgroup_dir, int timeout_ms);
  * namespaces, no bind mounts), stdio inherited, and waits for it. SIGINT and SIGTERM
  * sent to the caller are forwarded to it. Returns what `docker exec` would: the exit
  * code, 128+N if killed by signal N, 127 if the command is not found, 126 if it cannot
- * be executed, 125 if berth failed before exec (one "berth: exec: ..." line on stderr).
+ * be executed, 125 if berth failed before exec. For 125, 126 and 127 it prints one line
+ * saying why on stderr ("berth: exec: namespace foo: No such file or directory").
  */
 int proc_exec(const char *netns, char *const argv[]);
 
