@@ -277,7 +277,6 @@ static int ensure_dp(struct actx *c)
 static int op_undo(struct actx *c, struct json_object *op)
 {
 	const char *kind = jstr(op, "op");
-	char a[16];
 	int err = 0;
 
 	if (!kind)
@@ -312,13 +311,10 @@ static int op_undo(struct actx *c, struct json_object *op)
 	} else {
 		return -EINVAL;
 	}
-	if (err && c->o->verbose)
-		fprintf(stderr, "berth: undo %s %s: %s\n", kind,
-			jstr(op, "name") ? jstr(op, "name")
-			: jstr(op, "host") ? jstr(op, "host")
-			: jstr(op, "ip")   ? jstr(op, "ip")
-					   : ipv4_str(0, a),
-			strerror(-err));
+	/* undo goes on past a failed step: report it, the rest still gets undone */
+	if (err)
+		fprintf(stderr, "berth: warning: undo %s: %s\n",
+			json_object_to_json_string_ext(op, JSON_C_TO_STRING_PLAIN), strerror(-err));
 	return err;
 }
 
@@ -494,33 +490,42 @@ static char *ep_fingerprint(const struct spec *s, const struct endpoint *ep)
 
 /* ---- allocation of network ids and counter slots across the instance ---- */
 
-static bool id_used(struct instance *in, const char *arr_key, const char *field, int64_t id,
-		    struct json_object *extra)
+/* @field of an element of @arr equals @v */
+static bool arr_has(struct json_object *arr, const char *field, int64_t v)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		if (jint(json_object_array_get_idx(arr, i), field) == v)
+			return true;
+	return false;
+}
+
+/* A network id is taken by any project of the instance, or by this apply. */
+static bool net_id_used(struct instance *in, int64_t id, struct json_object *pending)
 {
 	struct json_object *ps = projects(in);
 
 	json_object_object_foreach(ps, k, p) {
-		struct json_object *arr = jarr(p, arr_key);
+		(void)k;
+		if (arr_has(jarr(p, "networks"), "id", id))
+			return true;
+	}
+	return arr_has(pending, "id", id);
+}
+
+/* A counter slot is taken by any endpoint interface of the instance, or by this apply. */
+static bool slot_used(struct instance *in, int64_t slot, struct json_object *pending)
+{
+	struct json_object *ps = projects(in);
+
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *eps = jarr(p, "endpoints");
 
 		(void)k;
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			struct json_object *e = json_object_array_get_idx(arr, i);
-
-			if (!strcmp(field, "id") && jint(e, "id") == id)
+		for (size_t i = 0; i < json_object_array_length(eps); i++)
+			if (arr_has(jarr(json_object_array_get_idx(eps, i), "interfaces"), "slot", slot))
 				return true;
-			if (!strcmp(field, "slot")) {
-				struct json_object *ifs = jarr(e, "interfaces");
-
-				for (size_t j = 0; j < json_object_array_length(ifs); j++)
-					if (jint(json_object_array_get_idx(ifs, j), "slot") == id)
-						return true;
-			}
-		}
 	}
-	for (size_t i = 0; extra && i < json_object_array_length(extra); i++)
-		if (jint(json_object_array_get_idx(extra, i), field) == id)
-			return true;
-	return false;
+	return arr_has(pending, "slot", slot);
 }
 
 /* ---- adding ---- */
@@ -558,7 +563,7 @@ static int net_add(struct actx *c, struct plan *pl, const struct network *n)
 	int err, ifindex;
 
 	progress(c, "network %s %s", n->name, ipv4_prefix_str(n->subnet, a));
-	while (id_used(c->in, "networks", "id", id, pl->new_nets))
+	while (net_id_used(c->in, id, pl->new_nets))
 		id++;
 	if (id >= BERTH_MAX_NETS)
 		return -ENOSPC;
@@ -699,7 +704,7 @@ static int iface_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 	if (err)
 		return err;
 
-	while (id_used(c->in, "endpoints", "slot", slot, pl->new_slots))
+	while (slot_used(c->in, slot, pl->new_slots))
 		slot++;
 	f = json_object_new_object();
 	jset_int(f, "slot", slot);
