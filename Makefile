@@ -57,7 +57,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
 BERTH      := $(BUILD)/berth
 
-.PHONY: all help deps demo vmlinux test test-unit test-bpf test-cli test-fuzz fuzz clean format
+.PHONY: all help deps demo vmlinux test test-unit test-bpf test-cli test-fuzz fuzz clean format bench
 
 all: $(BERTH) ## build build/berth
 
@@ -145,6 +145,15 @@ test-fuzz: $(FUZZ_BINS) ## replay the fuzz corpora, then fuzz each target for FU
 
 fuzz: $(FUZZ_BINS) ## fuzz for longer: make fuzz FUZZ_SECONDS=600
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh fuzz
+
+# The endpoint program's per-packet cost by BPF_PROG_TEST_RUN, for make bench.
+$(BUILD)/bench/prog_cost: bench/prog_cost.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(PKG_LIBS)
+
+bench: $(BERTH) $(BUILD)/bench/prog_cost ## berth vs a Docker-style bridge: latency, throughput, pps (root)
+	$(Q)BUILD=$(BUILD) bench/run.sh
 
 format: ## clang-format every C source and header
 	clang-format -i $$(git ls-files '*.c' '*.h')

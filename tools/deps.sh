@@ -14,6 +14,7 @@ pkgs=(
 	libcmocka-dev                   # unit tests
 	iproute2 iputils-ping netcat-openbsd curl iperf3 sockperf   # integration tests, bench
 	python3 python3-yaml            # test helpers: JSON and YAML checks of berth config
+	iptables                        # bench baseline
 )
 
 missing=()

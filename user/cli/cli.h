@@ -23,6 +23,9 @@ struct cli {
 	char **argv;
 };
 
+/* -f, else compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml here, else NULL. */
+const char *cli_compose_file(const struct cli *c);
+
 /* Load the compose file named by -f (or found in the current directory). */
 struct spec *cli_load_spec(const struct cli *c);
 

@@ -102,6 +102,14 @@ static const char *const default_files[] = {
 	"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
 };
 
+const char *cli_compose_file(const struct cli *c)
+{
+	for (size_t i = 0; !c->file && i < ARRAY_SIZE(default_files); i++)
+		if (!access(default_files[i], F_OK))
+			return default_files[i];
+	return c->file;
+}
+
 struct spec *cli_load_spec(const struct cli *c)
 {
 	return cli_load_spec_opts(c, NULL);
@@ -110,14 +118,11 @@ struct spec *cli_load_spec(const struct cli *c)
 struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts *lo)
 {
 	struct spec_opts o = { .project = c->project, .env = (const char *const *)environ };
-	const char *file = c->file;
+	const char *file = cli_compose_file(c);
 	struct ipv4_prefix *routed = NULL;
 	struct diag d = { 0 };
 	struct spec *s;
 
-	for (size_t i = 0; !file && i < ARRAY_SIZE(default_files); i++)
-		if (!access(default_files[i], F_OK))
-			file = default_files[i];
 	if (!file) {
 		pr_error(c->json, "berth: no compose file: give -f FILE (none of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml is here)");
 		return NULL;

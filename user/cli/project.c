@@ -57,9 +57,10 @@ static int fail(const struct cli *c, int code, const char *fmt, ...)
 }
 
 /*
- * The project a command means: -p; else the file's (-f, or a compose file
- * here) when one is given; else the only project of the instance (of
- * --host-netns, else the machine's; else the only one berth has at all).
+ * The project a command means, as `config` finds it: -p; else the name of the
+ * compose file (-f, or one in the current directory); else the only project
+ * of the instance (of --host-netns, else the machine's; else the only one
+ * berth has at all).
  */
 static int resolve_project(const struct cli *c, char *project, size_t size, char *inst,
 			   size_t isize)
@@ -69,7 +70,7 @@ static int resolve_project(const struct cli *c, char *project, size_t size, char
 
 	if (c->project) {
 		snprintf(project, size, "%s", c->project);
-	} else if (c->file) {
+	} else if (cli_compose_file(c)) {
 		struct spec *s = cli_load_spec(c);
 
 		if (!s)
