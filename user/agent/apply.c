@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dp.h"
@@ -37,6 +38,7 @@ struct actx {
 	bool dp_open;
 	struct nl_ctx *nl;		/* the host namespace */
 	FILE *journal;
+	char txn[40];		/* id of the journal being written */
 	int steps, step;
 };
 
@@ -195,6 +197,24 @@ __attribute__((format(printf, 2, 3))) static void progress(struct actx *c, const
 	fputc('\n', stderr);
 }
 
+static struct json_object *op_new(const char *op)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "op", json_object_new_string(op));
+	return o;
+}
+
+static void jset_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static void jset_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
 /* ---- the journal: JSON lines, each fsync'ed before the step it names ---- */
 
 static void journal_path(struct instance *in, char *buf, size_t size)
@@ -216,7 +236,20 @@ static int journal_write(struct actx *c, struct json_object *line)
 
 static int journal_begin(struct actx *c, struct json_object *header)
 {
-	char path[600];
+	char path[600], txn[40];
+	FILE *r = fopen("/dev/urandom", "re");
+	uint64_t id[2] = { (uint64_t)getpid(), (uint64_t)time(NULL) };
+
+	/* the state saved at the end carries this id: proof that the apply committed */
+	if (r) {
+		if (fread(id, sizeof(id), 1, r) != 1)
+			id[1] ^= (uint64_t)clock();
+		fclose(r);
+	}
+	snprintf(txn, sizeof(txn), "%016llx%016llx", (unsigned long long)id[0],
+		 (unsigned long long)id[1]);
+	jset_str(header, "txn", txn);
+	snprintf(c->txn, sizeof(c->txn), "%s", txn);
 
 	journal_path(c->in, path, sizeof(path));
 	c->journal = fopen(path, "wxe");
@@ -236,24 +269,6 @@ static void journal_end(struct actx *c)
 	c->journal = NULL;
 	journal_path(c->in, path, sizeof(path));
 	unlink(path);
-}
-
-static struct json_object *op_new(const char *op)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "op", json_object_new_string(op));
-	return o;
-}
-
-static void jset_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
-}
-
-static void jset_int(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
 /* ---- undoing one step: used by rollback, recovery and removal alike ---- */
@@ -306,6 +321,8 @@ static int op_undo(struct actx *c, struct json_object *op)
 			err = addr_del(c->nl, ifindex, jip(op, "ip"), 32);
 	} else if (!strcmp(kind, "dummy")) {
 		err = link_delete(c->nl, GW_DEV);
+	} else if (!strcmp(kind, "log")) {
+		err = unlink(jstr(op, "path")) && errno != ENOENT ? -errno : 0;
 	} else if (!strcmp(kind, "registry")) {
 		err = registry_remove(jstr(op, "project"));
 	} else {
@@ -347,6 +364,7 @@ static int state_apply_removal(struct actx *c, struct json_object *header)
 			registry_remove(project);
 		}
 	}
+	jset_str(c->in->state, "txn", jstr(header, "txn"));
 	return instance_save(c->in);
 }
 
@@ -400,7 +418,11 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 	err = actx_open(&c, in, o);
 	if (err)
 		goto out;
-	if (header && !strcmp(jstr(header, "kind") ? jstr(header, "kind") : "", "remove")) {
+	if (header && jstr(header, "txn") && jstr(in->state, "txn") &&
+	    !strcmp(jstr(header, "txn"), jstr(in->state, "txn"))) {
+		/* the state was saved with this apply in it: it committed, only the journal was left */
+		err = 0;
+	} else if (header && !strcmp(jstr(header, "kind") ? jstr(header, "kind") : "", "remove")) {
 		fprintf(stderr, "berth: finishing the removal of project %s that an earlier command left half done\n",
 			jstr(header, "project"));
 		for (size_t i = 0; i < n_ops; i++)
@@ -777,7 +799,7 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 		if (netns_exists(ep->name)) {
 			fprintf(stderr, "berth: namespace %s exists already and is not berth's: remove it or rename the service\n",
 				ep->name);
-			return -EEXIST;
+			return APPLY_USER_ERROR;
 		}
 		op = op_new("netns");
 		jset_str(op, "name", ep->name);
@@ -885,6 +907,11 @@ static void ep_removal_ops(struct json_object *e, struct json_object *ops)
 		jset_str(op, "path", jstr(e, "cgroup"));
 		json_object_array_add(ops, op);
 	}
+	if (jstr(e, "log")) {
+		op = op_new("log");
+		jset_str(op, "path", jstr(e, "log"));
+		json_object_array_add(ops, op);
+	}
 	for (size_t i = 0; i < json_object_array_length(ifs); i++) {
 		struct json_object *f = json_object_array_get_idx(ifs, i);
 
@@ -947,6 +974,18 @@ static size_t nets_remaining(struct instance *in, const char *project, struct js
 	return n;
 }
 
+/* Name the item the steps from @first on belong to, on the first of them (for progress). */
+static void label(struct json_object *ops, size_t first, const char *what, const char *name)
+{
+	char *text;
+
+	if (first >= json_object_array_length(ops))
+		return;
+	text = xasprintf("%s %s", what, name);
+	jset_str(json_object_array_get_idx(ops, first), "item", text);
+	free(text);
+}
+
 /* Phase one: remove what the file no longer wants, journaled so it is always finished. */
 static int remove_phase(struct actx *c, const char *project, struct json_object *ep_names,
 			struct json_object *net_names, bool drop_project)
@@ -958,16 +997,20 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 		   !drop_project))
 		return 0;
 	ops = json_object_new_array();
-	for (size_t i = 0; i < json_object_array_length(ep_names); i++)
-		ep_removal_ops(by_name(jarr(p, "endpoints"),
-				       json_object_get_string(json_object_array_get_idx(ep_names, i)),
-				       NULL),
-			       ops);
-	for (size_t i = 0; i < json_object_array_length(net_names); i++)
-		net_removal_ops(by_name(jarr(p, "networks"),
-					json_object_get_string(json_object_array_get_idx(net_names, i)),
-					NULL),
-				ops);
+	for (size_t i = 0; i < json_object_array_length(ep_names); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(ep_names, i));
+		size_t first = json_object_array_length(ops);
+
+		ep_removal_ops(by_name(jarr(p, "endpoints"), name, NULL), ops);
+		label(ops, first, "endpoint", name);
+	}
+	for (size_t i = 0; i < json_object_array_length(net_names); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(net_names, i));
+		size_t first = json_object_array_length(ops);
+
+		net_removal_ops(by_name(jarr(p, "networks"), name, NULL), ops);
+		label(ops, first, "network", name);
+	}
 	if (json_object_array_length(net_names) &&
 	    !nets_remaining(c->in, project, net_names))
 		json_object_array_add(ops, op_new("dummy"));
@@ -989,8 +1032,8 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 	for (size_t i = 0; i < json_object_array_length(ops); i++) {
 		struct json_object *op = json_object_array_get_idx(ops, i);
 
-		if (!strcmp(jstr(op, "op"), "netns"))
-			progress(c, "remove endpoint %s", jstr(op, "name"));
+		if (jstr(op, "item"))
+			progress(c, "remove %s", jstr(op, "item"));
 		op_undo(c, op);
 	}
 	err = state_apply_removal(c, header);
@@ -1082,12 +1125,12 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 
 	err = check_subnets(in, s);
 	if (err)
-		return -EINVAL;
+		return APPLY_USER_ERROR;
 	err = registry_add(s->project, in->name, other, sizeof(other));
 	if (err == -EEXIST) {
 		fprintf(stderr, "berth: project %s is already up on instance %s; bring it down there first\n",
 			s->project, other);
-		return -EINVAL;
+		return APPLY_USER_ERROR;
 	} else if (err) {
 		fprintf(stderr, "berth: registry: %s\n", strerror(-err));
 		return err;
@@ -1146,7 +1189,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 				json_object_array_add(rm_eps, json_object_new_string(jstr(e, "name")));
 		}
 	}
-	c.steps = (int)(json_object_array_length(rm_eps));
+	c.steps = (int)(json_object_array_length(rm_eps) + json_object_array_length(rm_nets));
 	for (size_t i = 0; i < s->n_nets; i++)
 		c.steps += want_net[i];
 	for (size_t i = 0; i < s->n_eps; i++)
@@ -1189,8 +1232,9 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		json_object_array_add(add_eps, e);
 	}
 	if (err) {
-		fprintf(stderr, "berth: up %s failed at step %d of %d: %s\n", s->project, c.step,
-			c.steps, strerror(-err));
+		if (err != APPLY_USER_ERROR)
+			fprintf(stderr, "berth: up %s failed at step %d of %d: %s\n", s->project,
+				c.step, c.steps, strerror(-err));
 		rollback(&c);
 		if (!json_object_object_length(p) ||
 		    (!json_object_array_length(jarr(p, "networks")) &&
@@ -1208,7 +1252,13 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	for (size_t i = 0; i < json_object_array_length(add_eps); i++)
 		json_object_array_add(jarr(p, "endpoints"),
 				      json_object_get(json_object_array_get_idx(add_eps, i)));
-	jset_str(p, "file", s->file);
+	{
+		char *abs = realpath(s->file, NULL);
+
+		jset_str(p, "file", abs ? abs : s->file);
+		free(abs);
+	}
+	jset_str(in->state, "txn", c.txn);
 	err = instance_save(in);
 	if (err) {
 		fprintf(stderr, "berth: save the state: %s\n", strerror(-err));
@@ -1251,7 +1301,7 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 	for (size_t i = 0; i < json_object_array_length(arr); i++)
 		json_object_array_add(nets, json_object_new_string(
 						    jstr(json_object_array_get_idx(arr, i), "name")));
-	c.steps = (int)json_object_array_length(eps);
+	c.steps = (int)(json_object_array_length(eps) + json_object_array_length(nets));
 	err = remove_phase(&c, project, eps, nets, true);
 	json_object_put(eps);
 	json_object_put(nets);

@@ -25,7 +25,10 @@ struct apply_opts {
 /* Finish or roll back an apply that died half way. 0 when nothing was left. */
 int apply_recover(struct instance *in, const struct apply_opts *o);
 
-/* Make the instance match @s for project s->project. */
+/* apply_up() result for a conflict the user must resolve (reported on stderr) */
+#define APPLY_USER_ERROR 1
+
+/* Make the instance match @s for project s->project: 0, APPLY_USER_ERROR or -errno. */
 int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o);
 
 /* Remove everything @project made. */

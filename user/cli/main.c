@@ -203,6 +203,11 @@ int main(int argc, char **argv)
 			c.project = optarg;
 			break;
 		case 'N':
+			/* "host" names the machine's own instance: never a namespace by that name */
+			if (!strcmp(optarg, "host")) {
+				fprintf(stderr, "berth: --host-netns host: \"host\" is the machine's own instance; leave --host-netns out for it\n");
+				return EXIT_USER;
+			}
 			c.host_netns = optarg;
 			break;
 		case 'j':

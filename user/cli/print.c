@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "print.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <json.h>
 #include <stdlib.h>
@@ -71,8 +72,11 @@ static bool needs_quotes(const char *s)
 					     "null", "~" };
 	char *end;
 
-	if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` .+", s[0]) || strstr(s, ": ") || strstr(s, " #") ||
-	    s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':' || strchr(s, '\n'))
+	if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` .+=<", s[0]) || strstr(s, ": ") || strstr(s, " #") ||
+	    s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':' || strpbrk(s, "\n\t\r"))
+		return true;
+	/* digits with '_' or '-' (1_000, 2024-01-01) are numbers or dates to YAML 1.1 */
+	if (isdigit((unsigned char)s[0]) && strpbrk(s, "_-"))
 		return true;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strcasecmp(s, words[i]))
@@ -109,8 +113,16 @@ static void text_scalar(struct printer *p, const char *key, const char *val, boo
 	}
 	if (quote && needs_quotes(val)) {
 		fputc('"', p->out);
-		for (const char *c = val; *c; c++)
-			fprintf(p->out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		for (const char *c = val; *c; c++) {
+			if (*c == '\n')
+				fputs("\\n", p->out);
+			else if (*c == '\t')
+				fputs("\\t", p->out);
+			else if (*c == '\r')
+				fputs("\\r", p->out);
+			else
+				fprintf(p->out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		}
 		fputc('"', p->out);
 	} else {
 		fputs(val, p->out);

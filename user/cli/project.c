@@ -82,8 +82,9 @@ static int resolve_project(const struct cli *c, char *project, size_t size, char
 		if (err == -ENOENT && !c->host_netns)
 			err = registry_only_project(NULL, project, size);
 		if (err == -E2BIG)
-			return fail(c, EXIT_USER, "berth: several projects are up on instance %s: say which with -p",
-				    want_inst);
+			return fail(c, EXIT_USER, "berth: several projects are up%s%s: say which with -p",
+				    c->host_netns ? " on instance " : "",
+				    c->host_netns ? c->host_netns : "");
 		if (err)
 			return fail(c, EXIT_USER, "berth: no project is up on instance %s", want_inst);
 	}
@@ -160,7 +161,10 @@ int do_up(struct cli *c)
 	}
 	err = apply_up(&in, s, &o);
 	if (err) {
-		rc = err == -EINVAL ? EXIT_USER : EXIT_SYSTEM;
+		rc = err == APPLY_USER_ERROR ? EXIT_USER : EXIT_SYSTEM;
+		if (c->json)
+			printf("{\"error\": \"berth: up %s failed (the reason is on stderr)\"}\n",
+			       s->project);
 		goto out;
 	}
 	if (!c->json)
@@ -454,7 +458,7 @@ static int cat_log(const char *name, const char *path, bool prefix)
 int do_logs(struct cli *c)
 {
 	char project[256], inst[256];
-	struct json_object *st, *eps;
+	struct json_object *st, *eps, *one;
 	bool all, any = false;
 	int rc;
 
@@ -463,12 +467,14 @@ int do_logs(struct cli *c)
 	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
 	if (rc)
 		return rc;
-	all = !strchr(c->argv[0], '.') || !find_endpoint(st, c->argv[0]);
+	/* an endpoint (SERVICE.N, a container_name) or every replica of SERVICE */
+	one = find_endpoint(st, c->argv[0]);
+	all = !one || (!strchr(c->argv[0], '.') && strcmp(jstr(one, "name"), c->argv[0]));
 	eps = jarr(st, "endpoints");
 	for (size_t i = 0; i < jlen(eps); i++) {
 		struct json_object *e = json_object_array_get_idx(eps, i);
 
-		if (all ? strcmp(jstr(e, "service"), c->argv[0]) : e != find_endpoint(st, c->argv[0]))
+		if (all ? strcmp(jstr(e, "service"), c->argv[0]) : e != one)
 			continue;
 		any = true;
 		if (jstr(e, "log"))
