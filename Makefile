@@ -57,7 +57,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
 BERTH      := $(BUILD)/berth
 
-.PHONY: all help deps demo vmlinux test test-unit test-bpf test-cli test-fuzz fuzz clean format bench
+.PHONY: all help deps demo vmlinux test test-unit test-bpf test-cli test-netns test-fuzz fuzz clean format bench
 
 all: $(BERTH) ## build build/berth
 
@@ -129,7 +129,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 
 test: deps ## install what is missing, then run every test tier
 	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
-	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh unit bpf cli fuzz
+	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh unit bpf cli netns fuzz
 
 test-unit: $(UNIT_BINS) ## cmocka unit tests (with ASan and UBSan)
 	$(Q)BUILD=$(BUILD) tests/run.sh unit
@@ -139,6 +139,9 @@ test-bpf: $(BPFT_BINS) ## BPF_PROG_TEST_RUN tables against the skeletons (root; 
 
 test-cli: $(BERTH) ## the berth binary on the examples, the corpus and invalid specs
 	$(Q)BUILD=$(BUILD) SHARED=$(SHARED) tests/run.sh cli
+
+test-netns: $(BERTH) ## berth up/down/exec in throwaway network namespaces (root; else skipped)
+	$(Q)BUILD=$(BUILD) tests/run.sh netns
 
 test-fuzz: $(FUZZ_BINS) ## replay the fuzz corpora, then fuzz each target for FUZZ_SECONDS
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh fuzz

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs test tiers by name (unit, bpf, cli, fuzz) and closes with one line,
+# Runs test tiers by name (unit, bpf, cli, netns, fuzz) and closes with one line,
 # "berth: N passed, N failed[, N skipped]"; exits non-zero if any failed.
 # Tests are found by file name: build/tests/unit/test_*, build/tests/bpf/test_*,
-# tests/cli/test_*.sh, build/tests/fuzz/fuzz_*.
+# tests/cli/test_*.sh, tests/netns/test_*.sh, build/tests/fuzz/fuzz_*.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -69,21 +69,40 @@ run_bpf() {
 	run_cmocka bpf
 }
 
-# each script prints "PASS name", "FAIL name" or "SKIP name: reason" lines
-run_cli() {
-	local t out p f s
-	for t in tests/cli/test_*.sh; do
+# tests/TIER/test_*.sh: each script prints "PASS name", "FAIL name" or "SKIP name: reason" lines
+run_scripts() {
+	local tier=$1 t out p f s
+	for t in tests/"$tier"/test_*.sh; do
 		out=$log/$(basename "$t").out
 		bash "$t" >"$out" 2>&1
 		local rc=$?
 		p=$(grep -c '^PASS ' "$out")
 		f=$(grep -c '^FAIL ' "$out")
 		s=$(grep -c '^SKIP ' "$out")
-		if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; echo "FAIL cli $(basename "$t") exited $rc"; fi
+		if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; echo "FAIL $tier $(basename "$t") exited $rc"; fi
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-		grep -E '^(PASS|FAIL|SKIP) ' "$out" | sed 's/^/cli: /'
+		grep -E '^(PASS|FAIL|SKIP) ' "$out" | sed "s/^/$tier: /"
 		[[ $f -ne 0 ]] && cat "$out"
 	done
+}
+
+# berth up/down in throwaway namespaces (tests/netns/lib.sh) need root and a working
+# `ip netns`; skip loudly without
+run_netns() {
+	local probe=berth-probe-$$ err
+	if [[ $EUID -ne 0 ]]; then
+		skipped=$((skipped + 1))
+		echo "SKIP netns: not root: network namespaces, BPF and cgroups need root" \
+			"(run: sudo make test-netns)"
+		return
+	fi
+	if ! err=$(ip netns add "$probe" 2>&1); then
+		skipped=$((skipped + 1))
+		echo "SKIP netns: ip netns is unusable here: ${err:-ip netns add failed}"
+		return
+	fi
+	ip netns del "$probe"
+	run_scripts netns
 }
 
 # replay the committed corpus, then fuzz for FUZZ_SECONDS from it (plus the
@@ -122,7 +141,8 @@ for tier in "$@"; do
 	case $tier in
 	unit) run_cmocka unit ;;
 	bpf) run_bpf ;;
-	cli) run_cli ;;
+	cli) run_scripts cli ;;
+	netns) run_netns ;;
 	fuzz) run_fuzz ;;
 	*) echo "tests/run.sh: unknown tier $tier" >&2; exit 2 ;;
 	esac

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 out=${BUILD:-build}/tests/netns
 mkdir -p "$out"
 # shellcheck disable=SC2046
-gcc -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iuser/agent $(pkg-config --cflags libnl-route-3.0) \
+gcc -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -O1 -g -Iuser/agent $(pkg-config --cflags libnl-route-3.0) \
 	-o "$out/nl_smoke" tests/netns/nl_smoke.c user/agent/netns.c user/agent/links.c \
 	$(pkg-config --libs libnl-route-3.0)
 exec "$out/nl_smoke"

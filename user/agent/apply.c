@@ -335,6 +335,20 @@ static int op_undo(struct actx *c, struct json_object *op)
 	return err;
 }
 
+/* The instance's cgroup directories, once no endpoint cgroup is left in them. */
+static void cgroup_parents_prune(struct instance *in)
+{
+	const char *root = cgroup2_root();
+	char path[PATH_MAX];
+
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/berth/%s", root, in->name);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/berth", root);
+	rmdir(path);
+}
+
 /* ---- recovery ---- */
 
 static void drop_named(struct json_object *arr, struct json_object *names)
@@ -436,6 +450,7 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 	}
 	if (!err)
 		unlink(path);
+	cgroup_parents_prune(in);
 	actx_close(&c);
 out:
 	for (size_t i = 0; i < n_ops; i++)
@@ -944,20 +959,6 @@ static void net_removal_ops(struct json_object *n, struct json_object *ops)
 	json_object_array_add(ops, op);
 }
 
-/* The instance's cgroup directories, once no endpoint cgroup is left in them. */
-static void cgroup_parents_prune(struct instance *in)
-{
-	const char *root = cgroup2_root();
-	char path[PATH_MAX];
-
-	if (!root)
-		return;
-	snprintf(path, sizeof(path), "%s/berth/%s", root, in->name);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/berth", root);
-	rmdir(path);
-}
-
 /* Networks left in the instance besides those about to go. */
 static size_t nets_remaining(struct instance *in, const char *project, struct json_object *going)
 {
@@ -1076,6 +1077,7 @@ static void rollback(struct actx *c)
 		json_object_put(ops[i]);
 	free(ops);
 	unlink(path);
+	cgroup_parents_prune(c->in);
 }
 
 static int check_subnets(struct instance *in, const struct spec *s)

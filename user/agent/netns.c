@@ -8,6 +8,7 @@
 #include "netns.h"
 #include "links.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -149,11 +150,44 @@ unlink_file:
 }
 
 /* Removes what berth wrote under /etc/netns/NAME, and the directory if that empties it. */
+/*
+ * Temporary files of an atomic write (FILE.tmp.PID) that a killed berth left
+ * beside resolv.conf and hosts: they are berth's too.
+ */
+static int netns_etc_remove_temps(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		char file[PATH_MAX];
+		size_t i;
+
+		for (i = 0; i < sizeof(netns_etc_files) / sizeof(netns_etc_files[0]); i++) {
+			size_t n = strlen(netns_etc_files[i]);
+
+			if (!strncmp(e->d_name, netns_etc_files[i], n) &&
+			    !strncmp(e->d_name + n, ".tmp.", 5))
+				break;
+		}
+		if (i == sizeof(netns_etc_files) / sizeof(netns_etc_files[0]))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+		if (unlink(file) && errno != ENOENT)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
 static int netns_etc_remove(const char *name)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
 	size_t i;
-	int n;
+	int n, err;
 
 	if (netns_path(NETNS_ETC_DIR, name, dir, sizeof(dir)))
 		return -EINVAL;
@@ -164,6 +198,9 @@ static int netns_etc_remove(const char *name)
 		if (unlink(file) && errno != ENOENT)
 			return -errno;
 	}
+	err = netns_etc_remove_temps(dir);
+	if (err)
+		return err;
 	if (rmdir(dir) && errno != ENOENT)
 		return -errno;
 	return 0;
