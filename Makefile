@@ -23,6 +23,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
 		echo -lyaml -ljson-c -lbpf -lelf -lz -lnl-route-3 -lnl-3)
 
 WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
+# clang (fuzz targets) has no -Wformat-truncation to turn off
+CLANG_WARN := $(filter-out -Wno-format-truncation,$(WARN))
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/agent -Iuser/cli -I$(BUILD)/bpf $(PKG_CFLAGS)
 BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
@@ -106,7 +108,7 @@ $(BUILD)/fuzz/%.o: %.c
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-		-fno-sanitize-recover=all $(WARN) $(DEPFLAGS) -c -o $@ $<
+		-fno-sanitize-recover=all $(CLANG_WARN) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(ASAN_LIB)
 	$(call msg,CC-TEST,$@)
@@ -125,7 +127,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $(WARN) $(DEPFLAGS) -o $@ $^ $(PKG_LIBS)
+		-fno-sanitize-recover=all $(CLANG_WARN) $(DEPFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test: deps ## install what is missing, then run every test tier
 	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
