@@ -13,6 +13,7 @@ pkgs=(
 	libjson-c-dev                   # --json output and state files
 	libcmocka-dev                   # unit tests
 	iproute2 iputils-ping netcat-openbsd curl iperf3 sockperf   # integration tests, bench
+	dnsutils dnsmasq-base dnsperf   # DNS tests (dig, nslookup, a test upstream) and bench
 	python3 python3-yaml            # test helpers: JSON and YAML checks of berth config
 	iptables                        # bench baseline
 )

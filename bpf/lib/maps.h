@@ -54,6 +54,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_cnt_v1 SEC(".maps");
 
+/* the DNS address and the agent's port inside endpoints */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct berth_dns_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_dns_v1 SEC(".maps");
+
 /* the last redirect target, written only when cfg_record_redirect is set (tests) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -88,4 +88,16 @@ struct berth_redir {
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_redir) == 8, "berth_redir size");
 
+/*
+ * berth_dns_v1 (array, one entry): where the agent listens inside every
+ * endpoint. Resolvers ask 127.0.0.11:53; the lo program turns that into
+ * 127.0.0.11:port and back, so a service of the endpoint may bind port 53 itself.
+ */
+struct berth_dns_cfg {
+	__be32 addr;		/* network order: 127.0.0.11 */
+	__be16 port;		/* network order: the agent's port; 0 = no translation */
+	__u16 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_dns_cfg) == 8, "berth_dns_cfg size");
+
 #endif

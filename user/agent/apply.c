@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "dp.h"
 #include "ipv4.h"
 #include "links.h"
@@ -516,11 +518,16 @@ static char *ep_fingerprint(const struct spec *s, const struct endpoint *ep)
 	for (size_t i = 0; i < ep->n_addrs; i++) {
 		char *nf = net_fingerprint(&s->nets[ep->addrs[i].net]);
 
-		t = xasprintf("%s | %s %s %s", out, s->nets[ep->addrs[i].net].name,
+		t = xasprintf("%s | %s %s %s aliases", out, s->nets[ep->addrs[i].net].name,
 			      ipv4_str(ep->addrs[i].ipv4, a), nf);
 		free(nf);
 		free(out);
 		out = t;
+		for (char **al = svc->nets[ep->addrs[i].svc_net].aliases; al && *al; al++) {
+			t = xasprintf("%s %s", out, *al);
+			free(out);
+			out = t;
+		}
 	}
 	return out;
 }
@@ -782,6 +789,13 @@ static int iface_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 	jset_str(f, "mac", m);
 	jset_int(f, "slot", slot);
 	jset_int(f, "net_id", jint(ns, "id"));
+	{
+		const struct svc_net *sn = &pl->s->svcs[ep->svc].nets[ea->svc_net];
+		struct json_object *al = jarr(f, "aliases");
+
+		for (char **p = sn->aliases; p && *p; p++)
+			json_object_array_add(al, json_object_new_string(*p));
+	}
 	json_object_array_add(ifs, f);
 	return 0;
 }
@@ -842,6 +856,14 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 		if (!nl_ep) {
 			err = -errno;
 			goto out;
+		}
+		if (svc->mode == NET_MODE_BRIDGE) {
+			/* resolvers ask 127.0.0.11:53; the lo program sends that to the agent */
+			err = ensure_dp(c);
+			if (!err)
+				err = dp_attach_lo(&c->dp, nsfd);
+			if (err)
+				goto out;
 		}
 		{
 			int saved;
@@ -1116,10 +1138,45 @@ static int check_subnets(struct instance *in, const struct spec *s)
 	return err;
 }
 
+/*
+ * The instance's DNS settings: the agent's port inside endpoints (chosen once,
+ * at random, as Docker picks its resolver's), and the upstream servers of
+ * --dns, remembered so that a later up cannot silently change them.
+ */
+static int dns_settings(struct instance *in, const struct apply_opts *o, struct actx *c)
+{
+	struct json_object *have, *want;
+	int err;
+
+	if (!jint(in->state, "dns_port")) {
+		uint16_t r;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint16_t)getpid();
+		jset_int(in->state, "dns_port", 20000 + r % 10000);
+	}
+	if (o->n_dns) {
+		want = json_object_new_array();
+		for (size_t i = 0; i < o->n_dns; i++)
+			json_object_array_add(want, json_object_new_string(o->dns[i]));
+		if (json_object_object_get_ex(in->state, "dns_servers", &have) &&
+		    !json_object_equal(have, want)) {
+			fprintf(stderr, "berth: instance %s uses --dns %s; this up asks for --dns %s: bring its projects down to change it\n",
+				in->name, json_object_to_json_string_ext(have, JSON_C_TO_STRING_PLAIN),
+				json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN));
+			json_object_put(want);
+			return APPLY_USER_ERROR;
+		}
+		json_object_object_add(in->state, "dns_servers", want);
+	}
+	err = ensure_dp(c);
+	return err ? err : dp_dns_set(&c->dp, (uint16_t)jint(in->state, "dns_port"));
+}
+
 int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o)
 {
-	struct json_object *p, *rm_eps, *rm_nets, *add_eps = NULL, *header, *op;
-	bool *want_net, *want_ep, new_project;
+	struct json_object *p, *rm_eps = NULL, *rm_nets = NULL, *add_eps = NULL, *header, *op;
+	bool *want_net = NULL, *want_ep = NULL, new_project;
 	struct plan pl = { .s = s };
 	char other[256];
 	struct actx c;
@@ -1142,6 +1199,9 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		return err;
 	p = state_project(in, s->project);
 	new_project = !p;
+	err = dns_settings(in, o, &c);
+	if (err)
+		goto out;
 
 	/* the plan: what goes (absent or changed), what comes (absent or changed) */
 	rm_eps = json_object_new_array();
@@ -1261,6 +1321,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		free(abs);
 	}
 	jset_str(in->state, "txn", c.txn);
+	jset_int(p, "dns_ttl", s->dns_ttl);
 	err = instance_save(in);
 	if (err) {
 		fprintf(stderr, "berth: save the state: %s\n", strerror(-err));
@@ -1268,6 +1329,10 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		goto out;
 	}
 	journal_end(&c);
+	/* the agent serves DNS from the state it watches; start it if none runs */
+	if (agent_ensure(in, o->verbose))
+		fprintf(stderr, "berth: warning: the agent of instance %s did not start: names will not resolve (see %s/agent.log)\n",
+			in->name, in->run_dir);
 out:
 	json_object_put(pl.new_nets);
 	json_object_put(pl.new_slots);
@@ -1305,6 +1370,9 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 						    jstr(json_object_array_get_idx(arr, i), "name")));
 	c.steps = (int)(json_object_array_length(eps) + json_object_array_length(nets));
 	err = remove_phase(&c, project, eps, nets, true);
+	/* the last project takes the agent with it */
+	if (!err && !json_object_object_length(projects(in)))
+		agent_notify(in, "stop");
 	json_object_put(eps);
 	json_object_put(nets);
 	actx_close(&c);

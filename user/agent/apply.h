@@ -20,6 +20,8 @@
 struct apply_opts {
 	bool verbose;
 	bool quiet;		/* no progress lines */
+	const char *const *dns;	/* --dns SERVER...: the instance's upstream servers */
+	size_t n_dns;
 };
 
 /* Finish or roll back an apply that died half way. 0 when nothing was left. */

@@ -2,6 +2,7 @@
 #include "dp.h"
 
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns.skel.h"
 #include "endpoint.skel.h"
 #include "instance.h"
+#include "netns.h"
 
 #define PROG_PIN "prog_endpoint"
+#define DNS_PROG_PIN "prog_dns"
 
 static bool dp_verbose;
 
@@ -34,25 +38,42 @@ static int pin_get(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Load the skeleton, pinning maps by name and the program under @dir. */
-static int dp_load(const char *dir)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);
-	struct berth_endpoint *skel;
-	char path[600];
-	int err;
+/*
+ * Load a skeleton, pinning its maps by name (or reusing the pins) and its
+ * program under @dir. One per program so each object stays small.
+ */
+#define DEFINE_DP_LOAD(skel_name, prog, pin)                                 \
+	static int dp_load_##skel_name(const char *dir)                      \
+	{                                                                    \
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir); \
+		struct berth_##skel_name *skel;                              \
+		char path[600];                                              \
+		int err;                                                     \
+									     \
+		skel = berth_##skel_name##__open_opts(&opts);                \
+		if (!skel)                                                   \
+			return -errno;                                       \
+		err = berth_##skel_name##__load(skel);                       \
+		if (!err) {                                                  \
+			snprintf(path, sizeof(path), "%s/%s", dir, pin);     \
+			err = bpf_program__pin(skel->progs.prog, path);      \
+		}                                                            \
+		berth_##skel_name##__destroy(skel);                          \
+		return err;                                                  \
+	}
 
-	skel = berth_endpoint__open_opts(&opts);
-	if (!skel)
-		return -errno;
-	err = berth_endpoint__load(skel);
-	if (err)
-		goto out;
-	snprintf(path, sizeof(path), "%s/" PROG_PIN, dir);
-	err = bpf_program__pin(skel->progs.berth_tc_endpoint_ingress, path);
-out:
-	berth_endpoint__destroy(skel);
-	return err;
+DEFINE_DP_LOAD(endpoint, berth_tc_endpoint_ingress, PROG_PIN)
+DEFINE_DP_LOAD(dns, berth_tc_dns_lo, DNS_PROG_PIN)
+
+/* The pinned program @pin, loaded first when absent. */
+static int prog_get(const char *dir, const char *pin, int (*load)(const char *dir))
+{
+	int fd = pin_get(dir, pin), err;
+
+	if (fd != -ENOENT)
+		return fd;
+	err = load(dir);
+	return err ? err : pin_get(dir, pin);
 }
 
 int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
@@ -66,6 +87,7 @@ int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
 		{ "berth_fdb_v1", offsetof(struct dp, fdb_fd) },
 		{ "berth_ip_v1", offsetof(struct dp, ip_fd) },
 		{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
+		{ "berth_dns_v1", offsetof(struct dp, dns_fd) },
 	};
 	int err;
 
@@ -78,15 +100,15 @@ int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
 	err = mkdir_p(pin_dir, 0700);
 	if (err)
 		return err;
-	dp->prog_fd = pin_get(pin_dir, PROG_PIN);
-	if (dp->prog_fd == -ENOENT) {
-		err = dp_load(pin_dir);
-		if (err)
-			return err;
-		dp->prog_fd = pin_get(pin_dir, PROG_PIN);
-	}
+	dp->prog_fd = prog_get(pin_dir, PROG_PIN, dp_load_endpoint);
 	if (dp->prog_fd < 0)
 		return dp->prog_fd;
+	dp->dns_prog_fd = prog_get(pin_dir, DNS_PROG_PIN, dp_load_dns);
+	if (dp->dns_prog_fd < 0) {
+		err = dp->dns_prog_fd;
+		dp_close(dp);
+		return err;
+	}
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		int fd = pin_get(pin_dir, maps[i].name);
 
@@ -120,6 +142,32 @@ int dp_attach(const struct dp *dp, int ifindex)
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&hook, &opts);
+}
+
+int dp_attach_lo(const struct dp *dp, int netns_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1 /* lo */, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BERTH_TC_HANDLE, .priority = BERTH_TC_PRIO,
+		    .prog_fd = dp->dns_prog_fd, .flags = BPF_TC_F_REPLACE);
+	int saved, err, err2;
+
+	/* libbpf talks tc over a netlink socket of the current namespace */
+	err = netns_enter(netns_fd, &saved);
+	if (err)
+		return err;
+	err = bpf_tc_hook_create(&hook);
+	if (!err || err == -EEXIST)
+		err = bpf_tc_attach(&hook, &opts);
+	err2 = netns_leave(saved);
+	return err ? err : err2;
+}
+
+int dp_dns_set(const struct dp *dp, uint16_t port)
+{
+	struct berth_dns_cfg v = { .addr = htonl(0x7f00000b), .port = htons(port) };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(dp->dns_fd, &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
 static int upd(int fd, const void *k, const void *v)

@@ -19,8 +19,9 @@
 #define BERTH_TC_PRIO	0xb3
 
 struct dp {
-	int prog_fd;
-	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd;
+	int prog_fd;		/* endpoint: tc ingress of host-side veths */
+	int dns_prog_fd;	/* dns: tc egress of lo inside endpoints */
+	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd, dns_fd;
 };
 
 /* Open the pinned datapath under @pin_dir, loading and pinning it when absent. */
@@ -29,6 +30,10 @@ void dp_close(struct dp *dp);
 
 /* tc ingress on a host-side veth (clsact created if missing) */
 int dp_attach(const struct dp *dp, int ifindex);
+/* tc egress on lo inside the namespace of @netns_fd: the DNS port translation */
+int dp_attach_lo(const struct dp *dp, int netns_fd);
+/* The agent's port inside endpoints (0: translation off); network-order 127.0.0.11 implied. */
+int dp_dns_set(const struct dp *dp, uint16_t port);
 
 int dp_net_set(const struct dp *dp, uint32_t id, const struct berth_net *net);
 int dp_net_del(const struct dp *dp, uint32_t id);

@@ -19,6 +19,9 @@ struct cli {
 	const char *host_netns;	/* --host-netns */
 	bool json;
 	int verbose;
+	const char *dns[8];	/* up --dns SERVER (repeatable) */
+	size_t n_dns;
+	const char *from;	/* dns --from SERVICE[.N] */
 	int argc;		/* the verb's operands */
 	char **argv;
 };
@@ -53,5 +56,7 @@ int do_ps(struct cli *c);
 int do_network(struct cli *c);
 int do_exec(struct cli *c);
 int do_logs(struct cli *c);
+int do_agent(struct cli *c);
+int do_dns(struct cli *c);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* berth: the command table, global options and spec loading shared by verbs. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "config", do_config, "config [-f FILE] [-p PROJECT] [--json] [-v]",
 	  "validate a compose file and print the model berth would apply" },
-	{ "up", do_up, "up [-f FILE] [-p PROJECT] [--host-netns NS] [--json]",
+	{ "up", do_up, "up [-f FILE] [-p PROJECT] [--host-netns NS] [--dns SERVER]... [--json]",
 	  "create or update the project's networks, endpoints and datapath" },
 	{ "down", do_down, "down [-p PROJECT] [--host-netns NS]",
 	  "remove everything the project made" },
@@ -49,6 +50,10 @@ static const struct cmd {
 	  "run a command inside an endpoint (replica 1 unless .N)" },
 	{ "logs", do_logs, "logs [-p PROJECT] SERVICE[.N]",
 	  "print the output of a service's x-berth run command" },
+	{ "dns", do_dns, "dns NAME --from SERVICE[.N] [-p PROJECT] [--json]",
+	  "what an endpoint's resolver would get for NAME" },
+	{ "agent", do_agent, "agent [--host-netns NS] [-v]",
+	  "run the instance's agent (DNS) in the foreground" },
 	{ "version", do_version, "version [--json]", "print berth's version" },
 	{ "help", do_help, "help [COMMAND]", "show this help, or one command's" },
 };
@@ -65,6 +70,8 @@ static void usage(FILE *f)
 	      "                          docker-compose.yaml or docker-compose.yml here)\n"
 	      "  -p, --project-name NAME the project (default: the file's name:, else its directory)\n"
 	      "      --host-netns NS     act on the instance of namespace NS (default: this host)\n"
+	      "      --dns SERVER        up: upstream DNS server for names berth does not know\n"
+	      "      --from SERVICE[.N]  dns: the endpoint that asks\n"
 	      "      --json              print JSON\n"
 	      "  -v, --verbose           say more (config: list the keys berth ignores)\n"
 	      "  -h, --help              this help\n"
@@ -182,6 +189,8 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "dns", required_argument, NULL, 'D' },
+		{ "from", required_argument, NULL, 'F' },
 		{ 0 },
 	};
 	struct cli c = { 0 };
@@ -212,6 +221,23 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			c.json = true;
+			break;
+		case 'D': {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1) {
+				fprintf(stderr, "berth: --dns %s: not an IPv4 address\n", optarg);
+				return EXIT_USER;
+			}
+			if (c.n_dns == ARRAY_SIZE(c.dns)) {
+				fprintf(stderr, "berth: at most %zu --dns servers\n", ARRAY_SIZE(c.dns));
+				return EXIT_USER;
+			}
+			c.dns[c.n_dns++] = optarg;
+			break;
+		}
+		case 'F':
+			c.from = optarg;
 			break;
 		case 'v':
 			c.verbose++;

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "apply.h"
 #include "cli.h"
+#include "dns.h"
 #include "instance.h"
+#include "names.h"
 #include "print.h"
 #include "proc.h"
 #include "util.h"
@@ -121,7 +124,8 @@ static int open_instance(const struct cli *c, struct instance *in, const char *i
 
 int do_up(struct cli *c)
 {
-	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json };
+	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json, .dns = c->dns,
+				.n_dns = c->n_dns };
 	struct spec_prior_net *pn = NULL;
 	struct spec_prior_addr *pa = NULL;
 	struct spec *s = NULL, *first;
@@ -483,5 +487,104 @@ int do_logs(struct cli *c)
 	json_object_put(st);
 	if (!any)
 		return fail(c, EXIT_USER, "berth: project %s has no service %s", project, c->argv[0]);
+	return EXIT_OK;
+}
+
+int do_agent(struct cli *c)
+{
+	struct agent_opts o = { .instance = c->host_netns ? c->host_netns : "host",
+				.foreground = true, .verbose = c->verbose };
+
+	if (c->argc)
+		return fail(c, EXIT_USER, "berth: agent takes no operands (got \"%s\")", c->argv[0]);
+	if (geteuid() != 0)
+		return fail(c, EXIT_SYSTEM, "berth: the agent needs root");
+	return agent_run(&o);
+}
+
+int do_dns(struct cli *c)
+{
+	char project[256], inst[256], name[512], qname[256];
+	struct json_object *st, *e, *full;
+	struct names names = { 0 };
+	const struct name_ep *ep;
+	uint32_t ips[64], ip;
+	struct printer p;
+	size_t n = 0;
+	const char *verdict;
+	int rc;
+
+	if (c->argc != 1 || !c->from)
+		return fail(c, EXIT_USER, "berth: usage: berth dns NAME --from SERVICE[.N] [-p PROJECT]");
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	e = find_endpoint(st, c->from);
+	if (!e) {
+		json_object_put(st);
+		return fail(c, EXIT_USER, "berth: project %s has no endpoint %s", project, c->from);
+	}
+	/* names span every project of the instance: build from the whole state */
+	full = json_object_new_object();
+	{
+		struct json_object *projects = json_object_new_object();
+
+		json_object_object_add(projects, project, json_object_get(st));
+		json_object_object_add(full, "projects", projects);
+	}
+	{
+		struct instance in;
+
+		if (!open_instance(c, &in, inst)) {
+			json_object_put(full);
+			full = json_object_get(in.state);
+			instance_close(&in);
+		}
+	}
+	names_build(&names, full);
+	ep = names_ep(&names, jstr(e, "name"));
+	snprintf(qname, sizeof(qname), "%s", c->argv[0]);
+	pr_init(&p, c->json, stdout);
+	pr_obj_open(&p, NULL);
+	pr_str(&p, "name", qname);
+	pr_str(&p, "from", jstr(e, "name"));
+	if (!ep || !ep->dns) {
+		verdict = "no-dns";
+	} else if (!dns_ptr_parse(qname, &ip)) {
+		verdict = names_ptr(&names, ep, ip, name, sizeof(name)) ? "answer"
+			  : names_internal_only(&names, ep)		  ? "nxdomain"
+									  : "forward";
+		if (!strcmp(verdict, "answer"))
+			pr_str(&p, "ptr", name);
+	} else {
+		switch (names_lookup(&names, ep, qname, ips, 64, &n)) {
+		case NAMES_FOUND:
+			verdict = "answer";
+			break;
+		case NAMES_NXDOMAIN:
+			verdict = "nxdomain";
+			break;
+		default:
+			verdict = "forward";
+			break;
+		}
+	}
+	pr_str(&p, "verdict", verdict);
+	pr_arr_open(&p, "ipv4");
+	for (size_t i = 0; i < n; i++) {
+		char a[16];
+
+		snprintf(a, sizeof(a), "%u.%u.%u.%u", ips[i] >> 24, (ips[i] >> 16) & 255,
+			 (ips[i] >> 8) & 255, ips[i] & 255);
+		pr_str(&p, NULL, a);
+	}
+	pr_arr_close(&p);
+	if (ep)
+		pr_int(&p, "ttl", ep->ttl);
+	pr_obj_close(&p);
+	pr_end(&p);
+	names_free(&names);
+	json_object_put(full);
+	json_object_put(st);
 	return EXIT_OK;
 }

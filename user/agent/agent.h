@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent: one long-running process per instance that owns DNS now (and
+ * health checks and conntrack housekeeping later). `berth up` starts it when
+ * none runs, the instance's last `berth down` stops it, `berth agent` runs it
+ * in the foreground. It keeps no state of its own: it reads state.json and
+ * follows it as it changes, so it can be killed and started again at any
+ * time; the datapath forwards without it.
+ *
+ * The CLI talks to it over /run/berth/<instance>/agent.sock: one JSON line
+ * in ({"cmd": "ping" | "reload" | "stop"}), one JSON line out.
+ */
+#ifndef BERTH_AGENT_H
+#define BERTH_AGENT_H
+
+#include <stdbool.h>
+
+struct instance;
+
+struct agent_opts {
+	const char *instance;	/* "host" or the host namespace name */
+	bool foreground;	/* log to stderr too */
+	int verbose;		/* 0 info, 1 debug */
+};
+
+/* Run the agent until it is told to stop or gets SIGTERM/SIGINT; returns an exit code. */
+int agent_run(const struct agent_opts *o);
+
+/* Make sure an agent runs for @in (start one in the background if none answers). */
+int agent_ensure(const struct instance *in, bool verbose);
+/* Tell a running agent to read the state again; 0 if none runs. */
+int agent_notify(const struct instance *in, const char *cmd);
+
+#endif
