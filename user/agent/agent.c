@@ -394,9 +394,9 @@ static void forward(struct agent *a, int fd, const struct sockaddr_in *to, bool 
 		    const struct dns_query *q, const uint8_t *msg, size_t len);
 
 /*
- * What berth answers itself: the endpoint's names, PTR for endpoint
- * addresses, NXDOMAIN for berth names out of scope. Returns false when the
- * query must be forwarded.
+ * Answer one query from endpoint @ep_name: its names, PTR for endpoint
+ * addresses, NXDOMAIN for berth names out of its scope; anything else is
+ * forwarded upstream.
  */
 static void answer(struct agent *a, const char *ep_name, int fd, const struct sockaddr_in *to,
 		   bool tcp, const uint8_t *msg, size_t len)
