@@ -423,16 +423,17 @@ static void answer(struct agent *a, const char *ep_name, int fd, const struct so
 		return;
 	}
 	if (q.q.qtype == DNS_TYPE_PTR && !dns_ptr_parse(q.q.name, &ptr_ip)) {
-		if (names_ptr(&a->names, ep, ptr_ip, ptr, sizeof(ptr))) {
+		switch (names_ptr(&a->names, ep, ptr_ip, ptr, sizeof(ptr))) {
+		case NAMES_FOUND:
 			rrs[n_rrs++] = (struct dns_rr){ .type = DNS_TYPE_PTR, .ttl = ep->ttl, .ptr = ptr };
 			goto reply;
-		}
-		if (names_internal_only(&a->names, ep)) {
+		case NAMES_NXDOMAIN:
 			rcode = DNS_RCODE_NXDOMAIN;
 			goto reply;
+		case NAMES_FORWARD:
+			forward(a, fd, to, tcp, &q, msg, len);
+			return;
 		}
-		forward(a, fd, to, tcp, &q, msg, len);
-		return;
 	}
 	switch (names_lookup(&a->names, ep, q.q.name, ips, MAX_ANSWERS, &n_ips)) {
 	case NAMES_FOUND:

@@ -1143,9 +1143,30 @@ static int check_subnets(struct instance *in, const struct spec *s)
  * at random, as Docker picks its resolver's), and the upstream servers of
  * --dns, remembered so that a later up cannot silently change them.
  */
-static int dns_settings(struct instance *in, const struct apply_opts *o, struct actx *c)
+static int dns_servers_check(struct instance *in, const struct apply_opts *o)
 {
 	struct json_object *have, *want;
+	int err = 0;
+
+	if (!o->n_dns)
+		return 0;
+	want = json_object_new_array();
+	for (size_t i = 0; i < o->n_dns; i++)
+		json_object_array_add(want, json_object_new_string(o->dns[i]));
+	if (json_object_object_get_ex(in->state, "dns_servers", &have) &&
+	    !json_object_equal(have, want)) {
+		fprintf(stderr, "berth: instance %s uses --dns %s; this up asks for --dns %s: bring its projects down to change it\n",
+			in->name, json_object_to_json_string_ext(have, JSON_C_TO_STRING_PLAIN),
+			json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN));
+		err = APPLY_USER_ERROR;
+	}
+	json_object_put(want);
+	return err;
+}
+
+static int dns_settings(struct instance *in, const struct apply_opts *o, struct actx *c)
+{
+	struct json_object *want;
 	int err;
 
 	if (!jint(in->state, "dns_port")) {
@@ -1159,14 +1180,6 @@ static int dns_settings(struct instance *in, const struct apply_opts *o, struct 
 		want = json_object_new_array();
 		for (size_t i = 0; i < o->n_dns; i++)
 			json_object_array_add(want, json_object_new_string(o->dns[i]));
-		if (json_object_object_get_ex(in->state, "dns_servers", &have) &&
-		    !json_object_equal(have, want)) {
-			fprintf(stderr, "berth: instance %s uses --dns %s; this up asks for --dns %s: bring its projects down to change it\n",
-				in->name, json_object_to_json_string_ext(have, JSON_C_TO_STRING_PLAIN),
-				json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN));
-			json_object_put(want);
-			return APPLY_USER_ERROR;
-		}
 		json_object_object_add(in->state, "dns_servers", want);
 	}
 	err = ensure_dp(c);
@@ -1183,6 +1196,8 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	int err;
 
 	err = check_subnets(in, s);
+	if (!err)
+		err = dns_servers_check(in, o);
 	if (err)
 		return APPLY_USER_ERROR;
 	err = registry_add(s->project, in->name, other, sizeof(other));
@@ -1256,8 +1271,13 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		c.steps += want_net[i];
 	for (size_t i = 0; i < s->n_eps; i++)
 		c.steps += want_ep[i];
-	if (!c.steps)
-		goto out;	/* up to date */
+	if (!c.steps) {
+		/* up to date; but the agent may have been killed since: start it again */
+		if (agent_ensure(in, o->verbose))
+			fprintf(stderr, "berth: warning: the agent of instance %s did not start (see %s/agent.log)\n",
+				in->name, in->run_dir);
+		goto out;
+	}
 
 	err = remove_phase(&c, s->project, rm_eps, rm_nets, false);
 	if (err)

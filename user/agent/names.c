@@ -231,22 +231,26 @@ enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const
 	return NAMES_FORWARD;
 }
 
-bool names_ptr(const struct names *n, const struct name_ep *ep, uint32_t ip, char *out,
-	       size_t size)
+enum names_verdict names_ptr(const struct names *n, const struct name_ep *ep, uint32_t ip,
+			     char *out, size_t size)
 {
+	bool berth = false;
+
 	for (size_t i = 0; i < n->n_eps; i++) {
 		const struct name_ep *o = &n->eps[i];
 
 		for (size_t j = 0; j < n->n_entries; j++) {
 			const struct name_entry *e = &n->entries[j];
 
+			if (e->ip != ip)
+				continue;
+			berth = true;
 			/* the endpoint's own name entry on a network @ep shares */
-			if (e->ip != ip || !ep_on(ep, e->net) || strcasecmp(e->name, o->name) ||
-			    !ep_on(o, e->net))
+			if (!ep_on(ep, e->net) || strcasecmp(e->name, o->name) || !ep_on(o, e->net))
 				continue;
 			snprintf(out, size, "%s.%s", o->name, n->nets[e->net].name);
-			return true;
+			return NAMES_FOUND;
 		}
 	}
-	return false;
+	return berth || names_internal_only(n, ep) ? NAMES_NXDOMAIN : NAMES_FORWARD;
 }

@@ -69,11 +69,13 @@ enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const
 				uint32_t *ips, size_t max, size_t *n_ips);
 
 /*
- * PTR: the name of @ip as @ep sees it ("<endpoint>.<network>"), if @ip is an
- * endpoint address on one of its networks. Returns true and fills @out.
+ * PTR: the name of @ip as @ep sees it ("<endpoint>.<network>") when @ip is an
+ * endpoint address on one of its networks (NAMES_FOUND, @out filled);
+ * NAMES_NXDOMAIN for an endpoint address elsewhere (it stays private, as
+ * names do); NAMES_FORWARD for any other address.
  */
-bool names_ptr(const struct names *n, const struct name_ep *ep, uint32_t ip, char *out,
-	       size_t size);
+enum names_verdict names_ptr(const struct names *n, const struct name_ep *ep, uint32_t ip,
+			     char *out, size_t size);
 
 /* Every network of @ep is internal: nothing may be forwarded for it. */
 bool names_internal_only(const struct names *n, const struct name_ep *ep);

@@ -551,10 +551,10 @@ int do_dns(struct cli *c)
 	if (!ep || !ep->dns) {
 		verdict = "no-dns";
 	} else if (!dns_ptr_parse(qname, &ip)) {
-		verdict = names_ptr(&names, ep, ip, name, sizeof(name)) ? "answer"
-			  : names_internal_only(&names, ep)		  ? "nxdomain"
-									  : "forward";
-		if (!strcmp(verdict, "answer"))
+		enum names_verdict v = names_ptr(&names, ep, ip, name, sizeof(name));
+
+		verdict = v == NAMES_FOUND ? "answer" : v == NAMES_NXDOMAIN ? "nxdomain" : "forward";
+		if (v == NAMES_FOUND)
 			pr_str(&p, "ptr", name);
 	} else {
 		switch (names_lookup(&names, ep, qname, ips, 64, &n)) {
