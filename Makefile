@@ -113,7 +113,7 @@ $(BUILD)/fuzz/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(ASAN_LIB)
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $^ \
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $(filter %.c %.o,$^) \
 		$(PKG_LIBS) -lcmocka
 
 # BPF tests drive the real skeletons through BPF_PROG_TEST_RUN; no user/lib in them.
@@ -127,7 +127,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $(CLANG_WARN) $(DEPFLAGS) -o $@ $^ $(PKG_LIBS)
+		-fno-sanitize-recover=all $(CLANG_WARN) $(DEPFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 test: deps ## install what is missing, then run every test tier
 	$(Q)$(MAKE) --no-print-directory $(BERTH) $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
