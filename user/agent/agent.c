@@ -22,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,6 +108,7 @@ struct agent {
 	struct src api, ino, tick, sig;
 	bool stop;
 	bool echo;		/* log to stderr too: in the foreground, unless stderr is the log */
+	int lock_fd;		/* agent.lock, held while this agent runs */
 	/*
 	 * Connections and forwarded queries freed while a batch of events is
 	 * handled: a later event of the same batch may still point at them.
@@ -435,7 +438,9 @@ static void answer(struct agent *a, const char *ep_name, int fd, const struct so
 			return;
 		}
 	}
-	switch (names_lookup(&a->names, ep, q.q.name, ips, MAX_ANSWERS, &n_ips)) {
+	switch (names_lookup(&a->names, ep, q.q.name,
+			     /* rotate */ q.q.qtype == DNS_TYPE_A || q.q.qtype == DNS_TYPE_ANY, ips,
+			     MAX_ANSWERS, &n_ips)) {
 	case NAMES_FOUND:
 		/* AAAA, MX, TXT, SRV of a known name: NOERROR, no records, never forwarded */
 		if (q.q.qtype == DNS_TYPE_A || q.q.qtype == DNS_TYPE_ANY)
@@ -744,6 +749,18 @@ static int api_listen(struct agent *a)
 	return ep_add_fd(a, &a->api, EPOLLIN);
 }
 
+/* Two sockets per endpoint plus connections and forwards: the soft limit of 1024 is too few. */
+static void raise_nofile(struct agent *a)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		alog(a, LOG_WARN, "cannot raise the open-file limit: %s", strerror(errno));
+}
+
 static int setup(struct agent *a)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
@@ -788,7 +805,7 @@ static int setup(struct agent *a)
 
 int agent_run(const struct agent_opts *o)
 {
-	struct agent a = { .o = o, .epfd = -1 };
+	struct agent a = { .o = o, .epfd = -1, .lock_fd = -1 };
 	char path[600];
 	int err;
 
@@ -817,6 +834,16 @@ int agent_run(const struct agent_opts *o)
 		    l.st_dev == e.st_dev)
 			a.echo = false;
 	}
+	if (!err) {
+		/* one agent per instance: the lock is held for the agent's whole life */
+		snprintf(path, sizeof(path), "%s/agent.lock", a.run_dir);
+		a.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (a.lock_fd < 0 || flock(a.lock_fd, LOCK_EX | LOCK_NB)) {
+			alog(&a, LOG_ERR, "another agent runs for instance %s (%s)", o->instance, path);
+			return 1;
+		}
+	}
+	raise_nofile(&a);
 	err = err ? err : setup(&a);
 	if (err) {
 		alog(&a, LOG_ERR, "start: %s", strerror(-err));
@@ -907,6 +934,7 @@ int agent_run(const struct agent_opts *o)
 	if (a.log)
 		fclose(a.log);
 	close(a.epfd);
+	close(a.lock_fd);	/* the lock goes last: the files above were this agent's */
 	return 0;
 }
 

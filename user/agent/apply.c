@@ -1190,6 +1190,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 {
 	struct json_object *p, *rm_eps = NULL, *rm_nets = NULL, *add_eps = NULL, *header, *op;
 	bool *want_net = NULL, *want_ep = NULL, new_project;
+	char *before = NULL;
 	struct plan pl = { .s = s };
 	char other[256];
 	struct actx c;
@@ -1214,6 +1215,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		return err;
 	p = state_project(in, s->project);
 	new_project = !p;
+	before = xstrdup(json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN));
 	err = dns_settings(in, o, &c);
 	if (err)
 		goto out;
@@ -1272,7 +1274,17 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	for (size_t i = 0; i < s->n_eps; i++)
 		c.steps += want_ep[i];
 	if (!c.steps) {
-		/* up to date; but the agent may have been killed since: start it again */
+		/* no endpoint or network changes; settings (dns_ttl, --dns) may still have */
+		if (p)
+			jset_int(p, "dns_ttl", s->dns_ttl);
+		if (strcmp(before, json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN))) {
+			err = instance_save(in);
+			if (err) {
+				fprintf(stderr, "berth: save the state: %s\n", strerror(-err));
+				goto out;
+			}
+		}
+		/* and the agent may have been killed since: start it again */
 		if (agent_ensure(in, o->verbose))
 			fprintf(stderr, "berth: warning: the agent of instance %s did not start (see %s/agent.log)\n",
 				in->name, in->run_dir);
@@ -1361,6 +1373,7 @@ out:
 	json_object_put(rm_nets);
 	free(want_net);
 	free(want_ep);
+	free(before);
 	actx_close(&c);
 	return err;
 }

@@ -103,6 +103,16 @@ int names_build(struct names *n, struct json_object *state)
 			nn->key = lower(jstr(j, "key"));
 			nn->internal = json_object_object_get_ex(j, "internal", &v) &&
 				       json_object_get_boolean(v);
+			{
+				unsigned a, b, c, d, len;
+
+				if (jstr(j, "subnet") &&
+				    sscanf(jstr(j, "subnet"), "%u.%u.%u.%u/%u", &a, &b, &c, &d, &len) == 5 &&
+				    len <= 32) {
+					nn->mask = len ? ~0u << (32 - len) : 0;
+					nn->subnet = (a << 24 | b << 16 | c << 8 | d) & nn->mask;
+				}
+			}
 		}
 		for (size_t i = 0; i < jlen(eps); i++) {
 			struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr(e, "interfaces");
@@ -178,8 +188,35 @@ static bool matches(const struct names *n, const struct name_entry *e, const cha
 	return !strcmp(rest, n->nets[e->net].key) || !strcmp(rest, n->nets[e->net].name);
 }
 
+/* @q ends in ".<key or full name>" of one of berth's networks: a berth name, never forwarded. */
+static bool network_suffix(const struct names *n, const char *q)
+{
+	size_t ql = strlen(q);
+
+	for (size_t i = 0; i < n->n_nets; i++) {
+		const char *names[2] = { n->nets[i].key, n->nets[i].name };
+
+		for (int k = 0; k < 2; k++) {
+			size_t l = strlen(names[k]);
+
+			if (l && ql > l + 1 && q[ql - l - 1] == '.' && !strcmp(q + ql - l, names[k]))
+				return true;
+		}
+	}
+	return false;
+}
+
+static uint32_t name_hash(const char *q)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *q; q++)
+		h = (h ^ (uint8_t)*q) * 16777619u;
+	return h;
+}
+
 enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const char *qname,
-				uint32_t *ips, size_t max, size_t *n_ips)
+				bool rotate, uint32_t *ips, size_t max, size_t *n_ips)
 {
 	char q[256];
 	size_t len, found = 0;
@@ -214,7 +251,11 @@ enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const
 	}
 	if (found) {
 		size_t k = found < max ? found : max;
-		uint32_t r = n->rotation++ % (uint32_t)k;
+		uint32_t *turn = &n->rotation[name_hash(q) % 256];
+		uint32_t r = *turn % (uint32_t)k;
+
+		if (rotate)
+			(*turn)++;
 
 		/* dnsrr: a different first address each query */
 		for (uint32_t s = 0; s < r; s++) {
@@ -226,7 +267,7 @@ enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const
 		*n_ips = k;
 		return NAMES_FOUND;
 	}
-	if (elsewhere || names_internal_only(n, ep))
+	if (elsewhere || network_suffix(n, q) || names_internal_only(n, ep))
 		return NAMES_NXDOMAIN;
 	return NAMES_FORWARD;
 }
@@ -252,5 +293,9 @@ enum names_verdict names_ptr(const struct names *n, const struct name_ep *ep, ui
 			return NAMES_FOUND;
 		}
 	}
+	/* gateways and free addresses of berth's subnets are berth's too: never asked upstream */
+	for (size_t i = 0; i < n->n_nets && !berth; i++)
+		if (n->nets[i].mask && (ip & n->nets[i].mask) == n->nets[i].subnet)
+			berth = true;
 	return berth || names_internal_only(n, ep) ? NAMES_NXDOMAIN : NAMES_FORWARD;
 }

@@ -25,6 +25,7 @@ struct name_net {
 	char *name;		/* full network name, lowercase */
 	char *key;		/* compose key, lowercase */
 	bool internal;
+	uint32_t subnet, mask;	/* host order */
 };
 
 struct name_ep {
@@ -45,7 +46,8 @@ struct names {
 	size_t n_entries;
 	struct name_ep *eps;
 	size_t n_eps;
-	uint32_t rotation;	/* turns the order of multi-address answers per query */
+	/* turn the order of multi-address answers, per name (by hash) */
+	uint32_t rotation[256];
 };
 
 /* Build from state.json ("projects": ...); replaces the previous contents. */
@@ -63,10 +65,12 @@ enum names_verdict {
 /*
  * What @ep gets for @qname (presentation form, any case, trailing dot
  * allowed; "NAME.NETWORK" works for the network's key or full name). Fills
- * up to @max addresses into @ips and their count into *n_ips.
+ * up to @max addresses into @ips and their count into *n_ips. @rotate turns
+ * the name's order for the next query (A queries do; AAAA asked beside them
+ * must not, or a client asking both would always see the same first address).
  */
 enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const char *qname,
-				uint32_t *ips, size_t max, size_t *n_ips);
+				bool rotate, uint32_t *ips, size_t max, size_t *n_ips);
 
 /*
  * PTR: the name of @ip as @ep sees it ("<endpoint>.<network>") when @ip is an

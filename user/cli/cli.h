@@ -19,7 +19,7 @@ struct cli {
 	const char *host_netns;	/* --host-netns */
 	bool json;
 	int verbose;
-	const char *dns[8];	/* up --dns SERVER (repeatable) */
+	const char *dns[4];	/* up --dns SERVER (repeatable; the agent uses up to 4) */
 	size_t n_dns;
 	const char *from;	/* dns --from SERVICE[.N] */
 	int argc;		/* the verb's operands */

@@ -167,7 +167,7 @@ int do_up(struct cli *c)
 	if (err) {
 		rc = err == APPLY_USER_ERROR ? EXIT_USER : EXIT_SYSTEM;
 		if (c->json)
-			printf("{\"error\": \"berth: up %s failed (the reason is on stderr)\"}\n",
+			printf("{\"error\":\"berth: up %s failed (the reason is on stderr)\"}\n",
 			       s->project);
 		goto out;
 	}
@@ -515,7 +515,7 @@ int do_dns(struct cli *c)
 	int rc;
 
 	if (c->argc != 1 || !c->from)
-		return fail(c, EXIT_USER, "berth: usage: berth dns NAME --from SERVICE[.N] [-p PROJECT]");
+		return fail(c, EXIT_USER, "berth: usage: berth dns NAME --from SERVICE[.N] [-p PROJECT] [--json]");
 	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
 	if (rc)
 		return rc;
@@ -557,7 +557,7 @@ int do_dns(struct cli *c)
 		if (v == NAMES_FOUND)
 			pr_str(&p, "ptr", name);
 	} else {
-		switch (names_lookup(&names, ep, qname, ips, 64, &n)) {
+		switch (names_lookup(&names, ep, qname, /* rotate */ false, ips, 64, &n)) {
 		case NAMES_FOUND:
 			verdict = "answer";
 			break;
