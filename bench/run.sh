@@ -20,8 +20,20 @@
 #     packet rate iperf3 -s -1       /  iperf3 -c -u -b 0 -l 64 -t 5 (received packets/s)
 #   then build/bench/prog_cost (BPF_PROG_TEST_RUN, in a netns of its own).
 #
+# DNS, in berth's topology: berth's agent (127.0.0.11, pinned to CPU 1) against dnsmasq
+# serving the same names from a hosts file (127.0.0.1:5353 in cli, CPU 1), both asked by
+# dnsperf in cli (CPU 0), for local names and for names under fwd.test, which both forward
+# to one upstream dnsmasq (CPU 0) in dnsbench-$$:
+#
+#   berth-bench-$$ (the agent) ── ip_forward=1 ── vdns 10.215.0.1 ──veth── eth0 10.215.0.2
+#   (berth up --dns 10.215.0.2; dnsmasq in cli goes out its eth0, then this way)    dnsbench-$$
+#
+#     queries/s   dnsperf -c 4 -l 2 (at most 100 queries in flight): completed per second
+#     latency     dnsperf -c 4 -l 1 -Q 10000 -v: p50/p99 of every answer's own latency
+#
 # Nothing outside the namespaces above is touched: the bridge, its addresses, the
-# sysctls and every iptables rule live in brbench-$$ and go with it. Run as root from
+# sysctls and every iptables rule live in brbench-$$ and go with it; the upstream's link,
+# its addresses and ip_forward live in berth-bench-$$ and dnsbench-$$. Run as root from
 # make bench (BUILD=build). ROUNDS=N (default 3) runs every figure N times and reports
 # the median. DEBUG=1 stops before cleanup to look around.
 # Prints the table and writes it, with the machine and the method, to $BUILD/bench/results.md;
@@ -37,6 +49,10 @@ readonly ROUNDS=${ROUNDS:-3}		# figures are medians of this many runs: the VM is
 readonly LIMIT=$((SECS + 20))		# no client or server outlives this
 readonly CPU_SRV=1 CPU_CLI=0
 readonly PORT_LAT=11111 PORT_IPERF=5201
+readonly DNS_SECS=2 DNS_LAT_SECS=1	# per DNS figure: a run at full speed, one at DNS_QPS
+readonly DNS_QPS=10000			# the latency's fixed rate: under every server's maximum
+readonly DNS_CLIENTS=4 DNS_PORT=5353	# dnsperf's sockets; dnsmasq's port in cli
+readonly CPU_UP=$CPU_CLI			# the upstream: the server under test keeps CPU 1 to itself
 
 readonly PROJECT="bench$$"
 readonly BERTH_NS="berth-bench-$$"
@@ -44,10 +60,12 @@ readonly BR_NS="brbench-$$"
 readonly BR_SRV="brbench-$$-srv" BR_CLI="brbench-$$-cli"
 readonly BR_SUBNET=10.214.0.0/24 BR_GW=10.214.0.1 BR_IP_SRV=10.214.0.2 BR_IP_CLI=10.214.0.3
 readonly BERTH_SUBNET=10.213.0.0/24
+readonly DNS_NS="dnsbench-$$" DNS_HOST_IP=10.215.0.1 DNS_UP_IP=10.215.0.2
 
 TMP=""
 BERTH_IP_SRV="" BERTH_NS_SRV="" BERTH_IP_CLI="" BERTH_NS_CLI="" BR_NF=""
 RESULT="" JSON="" SERVER="" ROUND=0
+AGENT_PID="" DNSMASQ_VER=""
 EP_ARGV=()
 NETNS_MADE=()		# namespaces this script added, deleted on exit
 SERVERS=()		# pids of the servers this script started
@@ -143,7 +161,9 @@ berth_setup() {
 	name: $PROJECT
 	services:
 	  srv:
-	    networks: [net]
+	    networks:
+	      net:
+	        aliases: [api, db]
 	  cli:
 	    networks: [net]
 	networks:
@@ -154,7 +174,7 @@ berth_setup() {
 	EOF
 	BERTH_UP=1
 	"$BERTH" up -f "$TMP/compose.yml" -p "$PROJECT" --host-netns "$BERTH_NS" \
-		>"$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; die "berth up failed"; }
+		--dns "$DNS_UP_IP" >"$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; die "berth up failed"; }
 	"$BERTH" ps -p "$PROJECT" --host-netns "$BERTH_NS" --json >"$TMP/ps.json"
 	read -r BERTH_IP_SRV BERTH_NS_SRV BERTH_IP_CLI BERTH_NS_CLI < <(python3 -c '
 import json, sys
@@ -352,6 +372,129 @@ bridge_forwarded() {
 		awk '$3 == "ACCEPT" { n += $1 } END { print n + 0 }'
 }
 
+# ---- DNS: berth's agent against dnsmasq, in berth's topology ------------------------------
+
+# dnsmasq as every server here runs it: in the foreground, reading nothing but its
+# arguments, logging to its log file, as root (its files are in TMP), no cache (each
+# fwd.test query goes upstream, as berth forwards every one)
+readonly -a DNSMASQ=(dnsmasq -k -C /dev/null --log-facility=- --user=root --no-resolv --no-hosts
+	--bind-interfaces --cache-size=0)
+
+# The upstream both forward fwd.test to, in a namespace of its own on a veth from berth's
+# host namespace, where the agent's forwarding sockets live; dnsmasq in cli reaches it out
+# its eth0 and through the host namespace, as a container's own resolver would.
+dns_setup() {
+	netns_add "$DNS_NS"
+	ip -n "$BERTH_NS" link add vdns type veth peer name eth0 netns "$DNS_NS"
+	ip -n "$BERTH_NS" addr add "$DNS_HOST_IP/30" dev vdns
+	ip -n "$BERTH_NS" link set vdns up
+	ip -n "$DNS_NS" link set lo up
+	ip -n "$DNS_NS" addr add "$DNS_UP_IP/30" dev eth0
+	ip -n "$DNS_NS" link set eth0 up
+	ip -n "$DNS_NS" route add "$BERTH_SUBNET" via "$DNS_HOST_IP"
+	ip netns exec "$BERTH_NS" sysctl -qw net.ipv4.ip_forward=1
+
+	# the agent berth up started: on the server's CPU, as dnsmasq will be
+	AGENT_PID=$(cat "/run/berth/$BERTH_NS/agent.pid" 2>/dev/null) && [[ -n $AGENT_PID ]] ||
+		die "no agent pid in /run/berth/$BERTH_NS/agent.pid"
+	taskset -a -pc "$CPU_SRV" "$AGENT_PID" >/dev/null
+	DNSMASQ_VER=$(dnsmasq --version | awk 'NR == 1 { print $3 }')
+
+	# every kind of name berth answers in cli, and dnsmasq's hosts file with berth's answers
+	python3 -c '
+import json, subprocess, sys
+berth, project, ns, tmp = sys.argv[1:5]
+hosts, queries = [], []
+for name in sys.argv[5:]:
+    r = json.loads(subprocess.run([berth, "dns", name, "--from", "cli", "-p", project,
+                                   "--host-netns", ns, "--json"],
+                                  check=True, capture_output=True, text=True).stdout)
+    if r["verdict"] != "answer" or not r["ipv4"]:
+        sys.exit("berth dns %s: %s" % (name, r["verdict"]))
+    hosts += ["%s %s" % (ip, name) for ip in r["ipv4"]]
+    queries.append(name + " A")
+open(tmp + "/dns-hosts", "w").write("\n".join(hosts) + "\n")
+open(tmp + "/dns-local.txt", "w").write("\n".join(queries) + "\n")
+' "$BERTH" "$PROJECT" "$BERTH_NS" "$TMP" srv cli api db "$PROJECT-srv-1" "$PROJECT-cli-1" ||
+		die "cannot list berth's names"
+	# distinct names: nothing on the way can answer one from another's reply
+	for ((i = 1; i <= 1000; i++)); do echo "q$i.fwd.test A"; done >"$TMP/dns-fwd.txt"
+}
+
+# dnsperf_run LOG ADDR PORT KIND ARGS...: dnsperf in cli on CPU_CLI
+dnsperf_run() {
+	local log=$1 addr=$2 port=$3 kind=$4
+
+	shift 4
+	in_ep berth cli taskset -c "$CPU_CLI" dnsperf -s "$addr" -p "$port" -d "$TMP/dns-$kind.txt" \
+		-c "$DNS_CLIENTS" "$@" >"$log" 2>&1 || { tail -20 "$log"; die "dnsperf $* failed"; }
+}
+
+# measure_dns SERVER KIND: "queries/s p50 p99 cpu" of berth's agent or of dnsmasq, for
+# local names or forwarded ones: the rate at full speed, the percentiles (µs) of the
+# answers at DNS_QPS, and the server's CPU time (µs) per query answered at full speed.
+measure_dns() {
+	local srv=$1 kind=$2 log="$TMP/dns-$1-$2-$ROUND" addr=127.0.0.11 port=53 pid=$AGENT_PID
+	local started=() end t0 t1 p
+
+	if [[ $kind == fwd ]]; then
+		timeout -k 2 "$LIMIT" ip netns exec "$DNS_NS" taskset -c "$CPU_UP" "${DNSMASQ[@]}" \
+			--listen-address="$DNS_UP_IP" --address=/fwd.test/192.0.2.1 >"$log.up" 2>&1 &
+		SERVER=$!
+		SERVERS+=("$SERVER") started+=("$SERVER")
+		wait_listen "$DNS_NS" udp 53
+	fi
+	if [[ $srv == dnsmasq ]]; then
+		ep_argv berth cli
+		"${EP_ARGV[@]}" taskset -c "$CPU_SRV" "${DNSMASQ[@]}" --pid-file="$log.pid" \
+			--listen-address=127.0.0.1 --port="$DNS_PORT" --addn-hosts="$TMP/dns-hosts" \
+			--server="/fwd.test/$DNS_UP_IP" >"$log.srv" 2>&1 &
+		SERVER=$!
+		SERVERS+=("$SERVER") started+=("$SERVER")
+		wait_listen "$BERTH_NS_CLI" udp "$DNS_PORT"
+		end=$((SECONDS + 5))
+		until [[ -s $log.pid ]]; do
+			((SECONDS < end)) || die "dnsmasq in cli wrote no pid file"
+			sleep 0.05
+		done
+		pid=$(<"$log.pid") addr=127.0.0.1 port=$DNS_PORT
+	fi
+	read -r t0 _ <"/proc/$pid/schedstat"
+	dnsperf_run "$log.qps" "$addr" "$port" "$kind" -l "$DNS_SECS"
+	read -r t1 _ <"/proc/$pid/schedstat"
+	dnsperf_run "$log.lat" "$addr" "$port" "$kind" -l "$DNS_LAT_SECS" -Q "$DNS_QPS" -v
+	for p in "${started[@]}"; do server_stop "$p"; done
+	# every answer NOERROR: from the names file or, for fwd.test, from the upstream
+	RESULT=$(python3 -c '
+import math, re, sys
+qps_log, lat_log, cpu_ns = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def field(name, path):
+    m = re.search(r"^\s*" + name + r":\s+([0-9.]+)", open(path).read(), re.M)
+    if not m:
+        sys.exit("no %s in %s" % (name, path))
+    return float(m.group(1))
+codes = re.search(r"Response codes:\s+(.*)", open(qps_log).read())
+if not codes or not codes.group(1).startswith("NOERROR") or "," in codes.group(1):
+    sys.exit("%s: answers %s" % (qps_log, codes.group(1) if codes else "none"))
+lat = []
+for line in open(lat_log):
+    f = line.split()
+    if line.startswith("> "):
+        if f[1] != "NOERROR":
+            sys.exit("%s: %s" % (lat_log, line.strip()))
+        lat.append(float(f[-1]) * 1e6)
+if not lat:
+    sys.exit("%s: no answers" % lat_log)
+lost = field("Queries lost", qps_log) + field("Queries lost", lat_log)
+if lost:
+    print("bench: warning: %d queries lost in %s, %s" % (lost, qps_log, lat_log), file=sys.stderr)
+lat.sort()
+pct = lambda p: lat[max(0, math.ceil(p / 100 * len(lat)) - 1)]
+print("%.0f %.0f %.0f %.2f" % (field("Queries per second", qps_log), pct(50), pct(99),
+                               cpu_ns / 1e3 / field("Queries completed", qps_log)))
+' "$log.qps" "$log.lat" "$((t1 - t0))") || die "$srv: no DNS figures ($kind)"
+}
+
 # ---- report -----------------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -372,23 +515,24 @@ summary() {
 
 median() { summary 1 '%.6g' "$@" | cut -d' ' -f1; }
 
-# row NAME SCALE FORMAT KEY: one table row, the ratio of the medians
+# row NAME SCALE FORMAT KEY [OTHER]: one table row, the ratio of the medians; berth against
+# OTHER (default bridge)
 row() {
-	local name=$1 scale=$2 fmt=$3 key=$4 b r
+	local name=$1 scale=$2 fmt=$3 key=$4 other=${5:-bridge} b r
 
 	read -ra b <<<"${V[$key,berth]}"
-	read -ra r <<<"${V[$key,bridge]}"
+	read -ra r <<<"${V[$key,$other]}"
 	echo "| $name | $(summary "$scale" "$fmt" "${b[@]}") |" \
 		"$(summary "$scale" "$fmt" "${r[@]}") |" \
 		"$(ratio "$(median "${b[@]}")" "$(median "${r[@]}")") |"
 }
 
 main() {
-	local dp cmd cpu kernel ncpu cost_out out a b c order
+	local dp cmd cpu kernel ncpu cost_out out a b c d order kind
 	local -A V	# V[metric,datapath]: the figure of every round, space-separated
 
 	[[ $EUID -eq 0 ]] || skip "needs root (namespaces, BPF, iptables in a namespace)"
-	for cmd in sockperf iperf3 iptables taskset python3 bpftool ss timeout; do
+	for cmd in sockperf iperf3 iptables taskset python3 bpftool ss timeout dnsperf dnsmasq; do
 		command -v "$cmd" >/dev/null || skip "needs $cmd (make deps installs it)"
 	done
 	[[ -x $BERTH && -x $PROG_COST ]] || die "build $BERTH and $PROG_COST first (make bench)"
@@ -410,18 +554,20 @@ main() {
 
 	berth_setup
 	bridge_setup
+	dns_setup
 	[[ $BR_NF == 1 ]] || echo "bench: warning: bridge-nf-call-iptables is $BR_NF in $BR_NS:" \
 		"bridged frames skip Docker's rules, so the baseline is cheaper than Docker's"
 	echo "bench: berth $PROJECT in $BERTH_NS: srv $BERTH_IP_SRV, cli $BERTH_IP_CLI;" \
 		"bridge br0 in $BR_NS: srv $BR_IP_SRV, cli $BR_IP_CLI" \
-		"(bridge-nf-call-iptables $BR_NF)"
+		"(bridge-nf-call-iptables $BR_NF); DNS: berth's agent (pid $AGENT_PID) and dnsmasq" \
+		"$DNSMASQ_VER in cli, upstream $DNS_UP_IP in $DNS_NS"
 	for dp in berth bridge; do warm_up "$dp"; done
 
 	# Round after round of every metric, the two datapaths back to back and in turn first,
 	# so that a drift of the machine (it is a VM) hits both alike; the medians are reported.
 	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		if ((ROUND % 2)); then order="berth bridge"; else order="bridge berth"; fi
-		echo "bench: round $ROUND/$ROUNDS: latency, throughput, packet rate ($order)"
+		echo "bench: round $ROUND/$ROUNDS: latency, throughput, packet rate ($order), DNS"
 		for dp in $order; do
 			measure_latency "$dp"
 			read -r a b c <<<"$RESULT"
@@ -436,6 +582,14 @@ main() {
 			measure_pps "$dp"
 			read -r a b c <<<"$RESULT"
 			V[pps,$dp]+=" $a" V[ppstx,$dp]+=" $b" V[loss,$dp]+=" $c"
+		done
+		for kind in local fwd; do
+			for dp in ${order/bridge/dnsmasq}; do
+				measure_dns "$dp" "$kind"
+				read -r a b c d <<<"$RESULT"
+				V[dq-$kind,$dp]+=" $a" V[d50-$kind,$dp]+=" $b" V[d99-$kind,$dp]+=" $c"
+				V[dcpu-$kind,$dp]+=" $d"
+			done
 		done
 	done
 	V[fwd,berth]=$(berth_forwarded)
@@ -488,11 +642,42 @@ main() {
 		echo "The repeat loop reuses one skb: an ARP request, rewritten into its reply by"
 		echo "the first run, would be dropped as spoofed by the next, so ARP is timed one"
 		echo "run per call."
+		echo
+		echo "## DNS"
+		echo
+		echo "berth's agent at 127.0.0.11 against dnsmasq $DNSMASQ_VER on 127.0.0.1:$DNS_PORT" \
+			"in the same endpoint (cli), serving the same names"
+		echo "(berth's from its compose file, dnsmasq's from a hosts file of berth's answers;" \
+			"both TTL 0), asked by dnsperf in cli"
+		echo "on CPU $CPU_CLI, the server on CPU $CPU_SRV. Local: $(wc -l <"$TMP/dns-local.txt")" \
+			"names in turn (services, aliases, endpoints)."
+		echo "Forwarded: 1,000 names under fwd.test, which both send to one upstream dnsmasq" \
+			"(--address=/fwd.test/192.0.2.1,"
+		echo "CPU $CPU_UP) in a namespace of its own, reached from the agent in berth's host" \
+			"namespace and from dnsmasq out of"
+		echo "cli's eth0 through it; dnsmasq with no cache, so that each query goes upstream."
+		echo "Queries/s: completed per second in ${DNS_SECS} s at full speed (-c $DNS_CLIENTS," \
+			"at most 100 in flight). p50/p99: of every"
+		echo "answer's latency as dnsperf -v prints it, in ${DNS_LAT_SECS} s at a fixed" \
+			"$DNS_QPS queries/s. Every answer NOERROR."
+		echo
+		echo "| DNS | berth | dnsmasq | berth / dnsmasq |"
+		echo "| --- | ---: | ---: | ---: |"
+		row "local names, kqueries/s (dnsperf, full speed; higher is better)" 1000 '%.1f' \
+			dq-local dnsmasq
+		row "local names, p50 µs at $DNS_QPS queries/s (lower is better)" 1 '%.0f' d50-local dnsmasq
+		row "local names, p99 µs at $DNS_QPS queries/s" 1 '%.0f' d99-local dnsmasq
+		row "forwarded names, kqueries/s (dnsperf, full speed)" 1000 '%.1f' dq-fwd dnsmasq
+		row "forwarded names, p50 µs at $DNS_QPS queries/s" 1 '%.0f' d50-fwd dnsmasq
+		row "forwarded names, p99 µs at $DNS_QPS queries/s" 1 '%.0f' d99-fwd dnsmasq
+		row "server CPU per local query at full speed, µs (scheduler's count)" 1 '%.2f' \
+			dcpu-local dnsmasq
+		row "server CPU per forwarded query at full speed, µs" 1 '%.2f' dcpu-fwd dnsmasq
 	} >"$out"
 	# the tools' own output, for a second look at a figure
 	rm -rf "$BUILD/bench/raw"
 	mkdir -p "$BUILD/bench/raw"
-	cp "$TMP"/lat-* "$TMP"/*.json "$BUILD/bench/raw/"
+	cp "$TMP"/lat-* "$TMP"/*.json "$TMP"/dns-*.qps "$TMP"/dns-*.lat "$TMP"/dns-hosts "$BUILD/bench/raw/"
 	printf '%s\n' "$cost_out" >"$BUILD/bench/raw/prog_cost.tsv"
 	echo
 	cat "$out"

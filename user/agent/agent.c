@@ -357,15 +357,6 @@ static void reload(struct agent *a)
 
 /* ---- answering ---- */
 
-static size_t udp_limit(const struct dns_query *q)
-{
-	size_t lim = DNS_MAX_UDP;
-
-	if (q->has_edns && q->edns_udp_size > lim)
-		lim = q->edns_udp_size < DNS_EDNS_CAP ? q->edns_udp_size : DNS_EDNS_CAP;
-	return lim;
-}
-
 static void send_reply(struct agent *a, int fd, const struct sockaddr_in *to, bool tcp,
 		       const uint8_t *msg, size_t len)
 {
@@ -386,7 +377,7 @@ static void reply_rcode(struct agent *a, int fd, const struct sockaddr_in *to, b
 			const struct dns_query *q, int rcode, bool aa)
 {
 	uint8_t out[DNS_EDNS_CAP];
-	int len = dns_build_response(out, sizeof(out), tcp ? sizeof(out) : udp_limit(q), q, rcode,
+	int len = dns_build_response(out, sizeof(out), tcp ? sizeof(out) : dns_udp_limit(q), q, rcode,
 				     aa, true, NULL, 0);
 
 	if (len > 0)
@@ -456,7 +447,7 @@ static void answer(struct agent *a, const char *ep_name, int fd, const struct so
 		return;
 	}
 reply:
-	r = dns_build_response(out, sizeof(out), tcp ? sizeof(out) : udp_limit(&q), &q, rcode,
+	r = dns_build_response(out, sizeof(out), tcp ? sizeof(out) : dns_udp_limit(&q), &q, rcode,
 			       /* aa */ true, /* ra */ true, rrs, n_rrs);
 	if (r > 0)
 		send_reply(a, fd, to, tcp, out, (size_t)r);

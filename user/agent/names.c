@@ -218,7 +218,7 @@ static uint32_t name_hash(const char *q)
 enum names_verdict names_lookup(struct names *n, const struct name_ep *ep, const char *qname,
 				bool rotate, uint32_t *ips, size_t max, size_t *n_ips)
 {
-	char q[256];
+	char q[1024];	/* escaped presentation names run longer than 255 */
 	size_t len, found = 0;
 	bool elsewhere = false;
 
