@@ -274,8 +274,16 @@ static struct ep_socks *socks_find(struct agent *a, const char *name)
 	return NULL;
 }
 
+static void fwd_free(struct agent *a, struct fwd *f);
+
 static void socks_close(struct agent *a, struct ep_socks *es)
 {
+	/* forwarded queries of this endpoint have nowhere to answer: the fd may be reused */
+	for (struct fwd *f = a->fwds, *next; f; f = next) {
+		next = f->next;
+		if (!f->tcp && f->reply_fd == es->udp.fd)
+			fwd_free(a, f);
+	}
 	src_close(a, &es->udp);
 	src_close(a, &es->tcp);
 	for (struct tcp_conn *c = a->conns; c; c = c->next)
@@ -365,8 +373,11 @@ static void send_reply(struct agent *a, int fd, const struct sockaddr_in *to, bo
 		struct iovec iov[2] = { { hdr, 2 }, { (void *)msg, len } };
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
-		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(len + 2))
-			alog(a, LOG_DEBUG, "TCP answer not sent whole: %s", strerror(errno));
+		/* half an answer would corrupt the stream: such a client is cut off */
+		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(len + 2)) {
+			alog(a, LOG_DEBUG, "TCP answer not sent whole: closing the connection");
+			shutdown(fd, SHUT_RDWR);
+		}
 		return;
 	}
 	if (sendto(fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) < 0)
@@ -688,7 +699,7 @@ static void api_request(struct agent *a)
 	n = recv(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	req = json_tokener_parse(buf);
-	if (req && json_object_object_get_ex(req, "cmd", &cmd))
+	if (req && json_object_object_get_ex(req, "cmd", &cmd) && json_object_get_string(cmd))
 		c = json_object_get_string(cmd);
 	if (!strcmp(c, "ping")) {
 		snprintf(out, sizeof(out), "{\"ok\": true, \"pid\": %d, \"endpoints\": %zu, \"names\": %zu}\n",
@@ -972,6 +983,72 @@ int agent_notify(const struct instance *in, const char *cmd)
 	int err = api_call(in, cmd, reply, sizeof(reply));
 
 	return err == -ENOENT || err == -ECONNREFUSED ? 0 : err;
+}
+
+/* The agent holds agent.lock while it runs. */
+static bool agent_running(const struct instance *in)
+{
+	char path[600];
+	int fd;
+	bool held;
+
+	snprintf(path, sizeof(path), "%s/agent.lock", in->run_dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	close(fd);
+	return held;
+}
+
+/* The pid in agent.pid, if that process is a berth agent. */
+static pid_t agent_pid(const struct instance *in)
+{
+	char path[600], buf[4096];
+	long pid = 0;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/agent.pid", in->run_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* argv[0] then "agent": NUL-separated */
+	return n > strlen(buf) + 1 && !strcmp(buf + strlen(buf) + 1, "agent") ? (pid_t)pid : 0;
+}
+
+int agent_stop(const struct instance *in)
+{
+	static const int sigs[] = { 0, SIGTERM, SIGKILL };
+	char reply[256];
+
+	api_call(in, "stop", reply, sizeof(reply));
+	for (size_t s = 0; s < sizeof(sigs) / sizeof(sigs[0]); s++) {
+		pid_t pid = agent_pid(in);
+
+		if (sigs[s] && pid)
+			kill(pid, sigs[s]);
+		for (int i = 0; i < 100; i++) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+			if (!agent_running(in))
+				return 0;
+			nanosleep(&ts, NULL);
+		}
+	}
+	return -ETIMEDOUT;
 }
 
 int agent_ensure(const struct instance *in, bool verbose)

@@ -28,7 +28,12 @@ int agent_run(const struct agent_opts *o);
 
 /* Make sure an agent runs for @in (start one in the background if none answers). */
 int agent_ensure(const struct instance *in, bool verbose);
-/* Tell a running agent to read the state again; 0 if none runs. */
+/* Send @cmd ("reload", "ping") to a running agent; 0 if none runs. */
 int agent_notify(const struct instance *in, const char *cmd);
+/*
+ * Stop the instance's agent and wait until it is gone: asked over the
+ * socket, then SIGTERM and SIGKILL by its pid file (checked to be an agent).
+ */
+int agent_stop(const struct instance *in);
 
 #endif

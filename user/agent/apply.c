@@ -444,6 +444,8 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 		for (size_t i = 0; i < n_ops; i++)
 			op_undo(&c, ops[i]);
 		err = state_apply_removal(&c, header);
+		if (!err && !json_object_object_length(projects(in)))
+			agent_stop(in);
 	} else {
 		fprintf(stderr, "berth: rolling back an apply of project %s that an earlier command left half done\n",
 			header ? jstr(header, "project") : "?");
@@ -468,9 +470,9 @@ static char *net_fingerprint(const struct network *n)
 {
 	char a[20], b[16], r[20];
 
-	return xasprintf("%s gw %s range %s internal %d icc %d", ipv4_prefix_str(n->subnet, a),
-			 ipv4_str(n->gateway, b), n->has_range ? ipv4_prefix_str(n->range, r) : "-",
-			 n->internal, n->icc);
+	return xasprintf("key %s %s gw %s range %s internal %d icc %d", n->key,
+			 ipv4_prefix_str(n->subnet, a), ipv4_str(n->gateway, b),
+			 n->has_range ? ipv4_prefix_str(n->range, r) : "-", n->internal, n->icc);
 }
 
 static char *hosts_file(const struct spec *s, const struct endpoint *ep)
@@ -910,9 +912,12 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 		}
 		snprintf(cg, sizeof(cg), "%s/berth/%s/%s", root, c->in->name, ep->name);
 		snprintf(log, sizeof(log), "%s/logs/%s.log", c->in->run_dir, ep->name);
+		op = op_new("log");
+		jset_str(op, "path", log);
+		err = step(c, op);
 		op = op_new("cgroup");
 		jset_str(op, "path", cg);
-		err = step(c, op);
+		err = err ? err : step(c, op);
 		if (!err)
 			err = proc_spawn(cg, ep->name, svc->run, log, &pid);
 		if (err) {
@@ -1189,7 +1194,7 @@ static int dns_settings(struct instance *in, const struct apply_opts *o, struct 
 int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o)
 {
 	struct json_object *p, *rm_eps = NULL, *rm_nets = NULL, *add_eps = NULL, *header, *op;
-	bool *want_net = NULL, *want_ep = NULL, new_project;
+	bool *want_net = NULL, *want_ep = NULL, new_project = false;
 	char *before = NULL;
 	struct plan pl = { .s = s };
 	char other[256];
@@ -1375,6 +1380,9 @@ out:
 	free(want_ep);
 	free(before);
 	actx_close(&c);
+	/* a new project that failed before its first step leaves no registry entry */
+	if (err && new_project && !state_project(in, s->project))
+		registry_remove(s->project);
 	return err;
 }
 
@@ -1386,6 +1394,9 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 
 	if (!p) {
 		registry_remove(project);
+		/* an interrupted down finished by recovery: the agent may still run */
+		if (!json_object_object_length(projects(in)))
+			agent_stop(in);
 		return 0;
 	}
 	err = actx_open(&c, in, o);
@@ -1405,7 +1416,7 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 	err = remove_phase(&c, project, eps, nets, true);
 	/* the last project takes the agent with it */
 	if (!err && !json_object_object_length(projects(in)))
-		agent_notify(in, "stop");
+		agent_stop(in);
 	json_object_put(eps);
 	json_object_put(nets);
 	actx_close(&c);

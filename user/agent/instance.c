@@ -121,24 +121,42 @@ int bpffs_ensure(void)
 	return 0;
 }
 
+/*
+ * Take an exclusive lock on @path (created with its directory as needed).
+ * The last command of an instance removes its directory, lock file included,
+ * while holding the lock: a command that was waiting then holds a lock on a
+ * file nobody else can find. So after the lock is granted, check that the
+ * path still names the locked file, and start again if not.
+ */
+static int lock_path(const char *dir, const char *path)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat a, b;
+		int fd, err;
+
+		err = mkdir_p(dir, 0755);
+		if (err)
+			return err;
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
 /* ---- registry ---- */
 
 static int registry_lock(void)
 {
-	int fd, err;
-
-	err = mkdir_p(BERTH_RUN_DIR, 0755);
-	if (err)
-		return err;
-	fd = open(REGISTRY_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return lock_path(BERTH_RUN_DIR, REGISTRY_LOCK);
 }
 
 static struct json_object *registry_read(void)
@@ -266,16 +284,11 @@ int instance_open(struct instance *in, const char *host_netns)
 	}
 	snprintf(in->run_dir, sizeof(in->run_dir), BERTH_RUN_DIR "/%s", in->name);
 	snprintf(in->pin_dir, sizeof(in->pin_dir), BERTH_PIN_DIR "/%s", in->name);
-	err = mkdir_p(in->run_dir, 0755);
-	if (err) {
-		fprintf(stderr, "berth: create %s: %s\n", in->run_dir, strerror(-err));
-		return err;
-	}
 	snprintf(path, sizeof(path), "%s/lock", in->run_dir);
-	in->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (in->lock_fd < 0 || flock(in->lock_fd, LOCK_EX)) {
-		err = -errno;
-		fprintf(stderr, "berth: lock %s: %s\n", path, strerror(errno));
+	in->lock_fd = lock_path(in->run_dir, path);
+	if (in->lock_fd < 0) {
+		err = in->lock_fd;
+		fprintf(stderr, "berth: lock %s: %s\n", path, strerror(-err));
 		return err;
 	}
 	snprintf(path, sizeof(path), "%s/state.json", in->run_dir);

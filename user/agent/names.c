@@ -70,7 +70,7 @@ static uint32_t net_index(struct names *n, const char *name)
 	return UINT32_MAX;
 }
 
-static void add_entry(struct names *n, const char *name, uint32_t net, uint32_t ip)
+static void add_entry(struct names *n, const char *name, uint32_t net, uint32_t ip, bool own)
 {
 	struct name_entry *e;
 
@@ -80,6 +80,8 @@ static void add_entry(struct names *n, const char *name, uint32_t net, uint32_t 
 	e->name = lower(name);
 	e->net = net;
 	e->ip = ip;
+	e->ep = (uint32_t)(n->n_eps - 1);
+	e->own = own;
 }
 
 int names_build(struct names *n, struct json_object *state)
@@ -136,11 +138,11 @@ int names_build(struct names *n, struct json_object *state)
 				ip = a << 24 | b << 16 | c << 8 | d;
 				*VEC_PUSH(ne->nets, ne->n_nets) = net;
 				/* as compose registers them: service, endpoint name, aliases */
-				add_entry(n, ne->service, net, ip);
-				add_entry(n, ne->name, net, ip);
+				add_entry(n, ne->service, net, ip, false);
+				add_entry(n, ne->name, net, ip, true);
 				for (size_t m = 0; m < jlen(al); m++)
 					add_entry(n, json_object_get_string(json_object_array_get_idx(al, m)),
-						  net, ip);
+						  net, ip, false);
 			}
 		}
 	}
@@ -277,21 +279,17 @@ enum names_verdict names_ptr(const struct names *n, const struct name_ep *ep, ui
 {
 	bool berth = false;
 
-	for (size_t i = 0; i < n->n_eps; i++) {
-		const struct name_ep *o = &n->eps[i];
+	/* one pass: the own-name entry of the endpoint that holds @ip on a shared network */
+	for (size_t j = 0; j < n->n_entries; j++) {
+		const struct name_entry *e = &n->entries[j];
 
-		for (size_t j = 0; j < n->n_entries; j++) {
-			const struct name_entry *e = &n->entries[j];
-
-			if (e->ip != ip)
-				continue;
-			berth = true;
-			/* the endpoint's own name entry on a network @ep shares */
-			if (!ep_on(ep, e->net) || strcasecmp(e->name, o->name) || !ep_on(o, e->net))
-				continue;
-			snprintf(out, size, "%s.%s", o->name, n->nets[e->net].name);
-			return NAMES_FOUND;
-		}
+		if (e->ip != ip || !e->own)
+			continue;
+		berth = true;
+		if (!ep_on(ep, e->net))
+			continue;
+		snprintf(out, size, "%s.%s", n->eps[e->ep].name, n->nets[e->net].name);
+		return NAMES_FOUND;
 	}
 	/* gateways and free addresses of berth's subnets are berth's too: never asked upstream */
 	for (size_t i = 0; i < n->n_nets && !berth; i++)

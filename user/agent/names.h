@@ -19,6 +19,8 @@ struct name_entry {
 	char *name;		/* lowercase */
 	uint32_t net;		/* index into names.nets */
 	uint32_t ip;		/* host order */
+	uint32_t ep;		/* index into names.eps */
+	bool own;		/* the endpoint's own name (what PTR answers) */
 };
 
 struct name_net {

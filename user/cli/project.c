@@ -394,6 +394,8 @@ static struct json_object *find_endpoint(struct json_object *st, const char *tar
 	char svc[256];
 	long replica = 1;
 
+	if (strlen(target) >= sizeof(svc))
+		return NULL;
 	snprintf(svc, sizeof(svc), "%s", target);
 	if (dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
 		replica = strtol(dot + 1, NULL, 10);
