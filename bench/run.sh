@@ -384,6 +384,8 @@ readonly -a DNSMASQ=(dnsmasq -k -C /dev/null --log-facility=- --user=root --no-r
 # host namespace, where the agent's forwarding sockets live; dnsmasq in cli reaches it out
 # its eth0 and through the host namespace, as a container's own resolver would.
 dns_setup() {
+	local i
+
 	netns_add "$DNS_NS"
 	ip -n "$BERTH_NS" link add vdns type veth peer name eth0 netns "$DNS_NS"
 	ip -n "$BERTH_NS" addr add "$DNS_HOST_IP/30" dev vdns
