@@ -49,6 +49,15 @@ for e in json.load(sys.stdin):
 api_front=$(addr api frontend)
 db_back=$(addr db backend)
 
+say "names: berth's DNS at 127.0.0.11 in every endpoint, scoped per network"
+run "$BERTH" exec -p "$P" nginx -- getent hosts api
+run "$BERTH" exec -p "$P" api -- getent hosts db
+if "$BERTH" exec -p "$P" nginx -- getent hosts db; then
+	echo "unexpected: nginx resolved db, which is on backend only"; exit 1
+else
+	echo "(nginx cannot resolve db: it is not on backend)"
+fi
+
 say "nginx -> api over frontend: works"
 run "$BERTH" exec -p "$P" nginx -- ping -c 2 -W 1 "$api_front"
 
