@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "dp.h"
 #include "ipv4.h"
+#include "jsonx.h"
 #include "links.h"
 #include "netns.h"
 #include "proc.h"
@@ -46,27 +47,12 @@ struct actx {
 
 /* ---- small JSON helpers over state.json ---- */
 
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static int64_t jint(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
-}
-
+/* The array at @k, created empty when absent (the state is being built). */
 static struct json_object *jarr(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	struct json_object *v = jarr_get(o, k);
 
-	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array))
+	if (v)
 		return v;
 	v = json_object_new_array();
 	json_object_object_add(o, k, v);

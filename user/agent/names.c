@@ -9,29 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonx.h"
 #include "util.h"
-
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static struct json_object *jarr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array) ? v
-												 : NULL;
-}
-
-static size_t jlen(struct json_object *a)
-{
-	return a ? json_object_array_length(a) : 0;
-}
 
 static char *lower(const char *s)
 {
@@ -92,7 +71,7 @@ int names_build(struct names *n, struct json_object *state)
 	if (!json_object_object_get_ex(state, "projects", &projects))
 		return 0;
 	json_object_object_foreach(projects, pname, p) {
-		struct json_object *nets = jarr(p, "networks"), *eps = jarr(p, "endpoints"), *v;
+		struct json_object *nets = jarr_get(p, "networks"), *eps = jarr_get(p, "endpoints"), *v;
 		uint32_t ttl = 0;
 
 		if (json_object_object_get_ex(p, "dns_ttl", &v))
@@ -117,7 +96,7 @@ int names_build(struct names *n, struct json_object *state)
 			}
 		}
 		for (size_t i = 0; i < jlen(eps); i++) {
-			struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr(e, "interfaces");
+			struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr_get(e, "interfaces");
 			struct name_ep *ne = VEC_PUSH(n->eps, n->n_eps);
 
 			ne->name = xstrdup(jstr(e, "name") ? jstr(e, "name") : "");
@@ -127,7 +106,7 @@ int names_build(struct names *n, struct json_object *state)
 			ne->ttl = ttl;
 			ne->dns = jstr(e, "mode") && !strcmp(jstr(e, "mode"), "bridge");
 			for (size_t k = 0; k < jlen(ifs); k++) {
-				struct json_object *f = json_object_array_get_idx(ifs, k), *al = jarr(f, "aliases");
+				struct json_object *f = json_object_array_get_idx(ifs, k), *al = jarr_get(f, "aliases");
 				uint32_t net = net_index(n, jstr(f, "network") ? jstr(f, "network") : "");
 				unsigned a, b, c, d;
 				uint32_t ip;

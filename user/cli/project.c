@@ -16,32 +16,11 @@
 #include "cli.h"
 #include "dns.h"
 #include "instance.h"
+#include "jsonx.h"
 #include "names.h"
 #include "print.h"
 #include "proc.h"
 #include "util.h"
-
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static struct json_object *jarr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_array) ? v
-												 : NULL;
-}
-
-static size_t jlen(struct json_object *arr)
-{
-	return arr ? json_object_array_length(arr) : 0;
-}
 
 static int fail(const struct cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -247,7 +226,7 @@ static int load_project(const struct cli *c, char *project, size_t size, char *i
 
 static void print_endpoint(struct printer *p, struct json_object *e)
 {
-	struct json_object *ifs = jarr(e, "interfaces");
+	struct json_object *ifs = jarr_get(e, "interfaces");
 	const char *cg = jstr(e, "cgroup");
 
 	pr_obj_open(p, NULL);
@@ -291,7 +270,7 @@ int do_ps(struct cli *c)
 	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
 	if (rc)
 		return rc;
-	eps = jarr(st, "endpoints");
+	eps = jarr_get(st, "endpoints");
 	pr_init(&p, c->json, stdout);
 	pr_arr_open(&p, NULL);
 	for (size_t i = 0; i < jlen(eps); i++)
@@ -305,7 +284,7 @@ int do_ps(struct cli *c)
 static void print_network(struct printer *p, struct json_object *st, struct json_object *n,
 			  bool with_endpoints)
 {
-	struct json_object *eps = jarr(st, "endpoints");
+	struct json_object *eps = jarr_get(st, "endpoints");
 	const char *name = jstr(n, "name");
 	int count = 0;
 
@@ -320,7 +299,7 @@ static void print_network(struct printer *p, struct json_object *st, struct json
 	if (with_endpoints)
 		pr_arr_open(p, "endpoints");
 	for (size_t i = 0; i < jlen(eps); i++) {
-		struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr(e, "interfaces");
+		struct json_object *e = json_object_array_get_idx(eps, i), *ifs = jarr_get(e, "interfaces");
 
 		for (size_t j = 0; j < jlen(ifs); j++) {
 			struct json_object *f = json_object_array_get_idx(ifs, j);
@@ -362,7 +341,7 @@ int do_network(struct cli *c)
 	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
 	if (rc)
 		return rc;
-	nets = jarr(st, "networks");
+	nets = jarr_get(st, "networks");
 	pr_init(&p, c->json, stdout);
 	if (!inspect)
 		pr_arr_open(&p, NULL);
@@ -389,7 +368,7 @@ int do_network(struct cli *c)
 /* SERVICE[.N] → the endpoint's state entry (replica 1 when .N is omitted). */
 static struct json_object *find_endpoint(struct json_object *st, const char *target)
 {
-	struct json_object *eps = jarr(st, "endpoints");
+	struct json_object *eps = jarr_get(st, "endpoints");
 	const char *dot = strrchr(target, '.');
 	char svc[256];
 	long replica = 1;
@@ -476,7 +455,7 @@ int do_logs(struct cli *c)
 	/* an endpoint (SERVICE.N, a container_name) or every replica of SERVICE */
 	one = find_endpoint(st, c->argv[0]);
 	all = !one || (!strchr(c->argv[0], '.') && strcmp(jstr(one, "name"), c->argv[0]));
-	eps = jarr(st, "endpoints");
+	eps = jarr_get(st, "endpoints");
 	for (size_t i = 0; i < jlen(eps); i++) {
 		struct json_object *e = json_object_array_get_idx(eps, i);
 
