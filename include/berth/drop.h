@@ -34,4 +34,29 @@ enum berth_reason {
 	BERTH_REASON_MAX = 96,
 };
 
+/* A stable snake_case name for each reason: `berth stats` keys and bpftool readers. */
+static inline const char *berth_reason_name(unsigned int r)
+{
+	switch (r) {
+	case BERTH_PASS_FORWARD: return "forward";
+	case BERTH_PASS_ARP_REPLY: return "arp_reply";
+	case BERTH_PASS_STACK: return "to_host";
+	case BERTH_PASS_ARP_STACK: return "arp_to_host";
+	case BERTH_DROP_SHORT: return "drop_short";
+	case BERTH_DROP_MALFORMED: return "drop_malformed";
+	case BERTH_DROP_UNKNOWN_EP: return "drop_unknown_endpoint";
+	case BERTH_DROP_SPOOF_MAC: return "drop_spoofed_mac";
+	case BERTH_DROP_SPOOF_IP: return "drop_spoofed_ip";
+	case BERTH_DROP_SPOOF_ARP: return "drop_spoofed_arp";
+	case BERTH_DROP_ARP_UNKNOWN: return "drop_arp_unknown";
+	case BERTH_DROP_NO_FDB: return "drop_no_fdb";
+	case BERTH_DROP_ISOLATION: return "drop_isolation";
+	case BERTH_DROP_INTERNAL: return "drop_internal";
+	case BERTH_DROP_BROADCAST: return "drop_broadcast";
+	case BERTH_DROP_ETHERTYPE: return "drop_ethertype";
+	case BERTH_DROP_ARP_OTHER: return "drop_arp_other";
+	default: return 0;	/* no name: not a reason */
+	}
+}
+
 #endif

@@ -58,5 +58,6 @@ int do_exec(struct cli *c);
 int do_logs(struct cli *c);
 int do_agent(struct cli *c);
 int do_dns(struct cli *c);
+int do_stats(struct cli *c);
 
 #endif

@@ -50,6 +50,8 @@ static const struct cmd {
 	  "run a command inside an endpoint (replica 1 unless .N)" },
 	{ "logs", do_logs, "logs [-p PROJECT] SERVICE[.N]",
 	  "print the output of a service's x-berth run command" },
+	{ "stats", do_stats, "stats [-p PROJECT] [--json]",
+	  "verdict counters of the datapath, per endpoint interface and in total" },
 	{ "dns", do_dns, "dns NAME --from SERVICE[.N] [-p PROJECT] [--json]",
 	  "what an endpoint's resolver would get for NAME" },
 	{ "agent", do_agent, "agent [--host-netns NS] [-v]",

@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "apply.h"
 #include "cli.h"
+#include "dp.h"
 #include "dns.h"
 #include "instance.h"
 #include "jsonx.h"
@@ -566,6 +567,97 @@ int do_dns(struct cli *c)
 	pr_end(&p);
 	names_free(&names);
 	json_object_put(full);
+	json_object_put(st);
+	return EXIT_OK;
+}
+
+/* One interface's counters (every reason with traffic) into @p; adds them to @total. */
+static void print_counters(struct printer *p, const struct dp *dp, uint32_t slot,
+			   uint64_t total[][2])
+{
+	pr_obj_open(p, "counters");
+	for (uint32_t r = 1; r < BERTH_REASON_MAX; r++) {
+		uint64_t packets, bytes;
+
+		if (!berth_reason_name(r) || dp_counter(dp, slot, r, &packets, &bytes) || !packets)
+			continue;
+		pr_obj_open(p, berth_reason_name(r));
+		pr_int(p, "packets", (int64_t)packets);
+		pr_int(p, "bytes", (int64_t)bytes);
+		pr_obj_close(p);
+		total[r][0] += packets;
+		total[r][1] += bytes;
+	}
+	pr_obj_close(p);
+}
+
+int do_stats(struct cli *c)
+{
+	char project[256], inst[256];
+	uint64_t total[BERTH_REASON_MAX][2] = { { 0 } };
+	struct json_object *st, *eps;
+	struct instance in;
+	struct printer p;
+	struct dp dp;
+	int rc, err;
+
+	if (c->argc)
+		return fail(c, EXIT_USER, "berth: stats takes no operands (got \"%s\")", c->argv[0]);
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	/* the pins are the instance's: read them from its host namespace */
+	rc = open_instance(c, &in, inst);
+	if (rc) {
+		json_object_put(st);
+		return rc;
+	}
+	err = dp_open(&dp, in.pin_dir, c->verbose > 0);
+	instance_close(&in);
+	if (err) {
+		json_object_put(st);
+		return fail(c, EXIT_SYSTEM, "berth: open the pinned maps: %s", strerror(-err));
+	}
+	eps = jarr_get(st, "endpoints");
+	pr_init(&p, c->json, stdout);
+	pr_obj_open(&p, NULL);
+	pr_str(&p, "project", project);
+	pr_arr_open(&p, "endpoints");
+	for (size_t i = 0; i < jlen(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i),
+				   *ifs = jarr_get(e, "interfaces");
+
+		pr_obj_open(&p, NULL);
+		pr_str(&p, "name", jstr(e, "name"));
+		pr_str(&p, "service", jstr(e, "service"));
+		pr_arr_open(&p, "interfaces");
+		for (size_t j = 0; j < jlen(ifs); j++) {
+			struct json_object *f = json_object_array_get_idx(ifs, j);
+
+			pr_obj_open(&p, NULL);
+			pr_str(&p, "network", jstr(f, "network"));
+			pr_str(&p, "interface", jstr(f, "interface"));
+			pr_int(&p, "slot", jint(f, "slot"));
+			print_counters(&p, &dp, (uint32_t)jint(f, "slot"), total);
+			pr_obj_close(&p);
+		}
+		pr_arr_close(&p);
+		pr_obj_close(&p);
+	}
+	pr_arr_close(&p);
+	pr_obj_open(&p, "total");
+	for (uint32_t r = 1; r < BERTH_REASON_MAX; r++) {
+		if (!total[r][0])
+			continue;
+		pr_obj_open(&p, berth_reason_name(r));
+		pr_int(&p, "packets", (int64_t)total[r][0]);
+		pr_int(&p, "bytes", (int64_t)total[r][1]);
+		pr_obj_close(&p);
+	}
+	pr_obj_close(&p);
+	pr_obj_close(&p);
+	pr_end(&p);
+	dp_close(&dp);
 	json_object_put(st);
 	return EXIT_OK;
 }
