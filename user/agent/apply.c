@@ -889,13 +889,17 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 	if (svc->run && has_ns) {
 		const char *root = cgroup2_root();
 		char cg[PATH_MAX], log[PATH_MAX];
-		pid_t pid;
 
 		if (!root) {
 			err = -errno;
 			fprintf(stderr, "berth: x-berth run needs cgroup v2: %s\n", strerror(errno));
 			goto out;
 		}
+		/*
+		 * Where its processes will live; they start after the commit, once
+		 * the agent serves this namespace (start_runs), so that their first
+		 * lookups find a resolver. Journaled now: a rollback ends them too.
+		 */
 		snprintf(cg, sizeof(cg), "%s/berth/%s/%s", root, c->in->name, ep->name);
 		snprintf(log, sizeof(log), "%s/logs/%s.log", c->in->run_dir, ep->name);
 		op = op_new("log");
@@ -904,13 +908,9 @@ static int ep_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 		op = op_new("cgroup");
 		jset_str(op, "path", cg);
 		err = err ? err : step(c, op);
-		if (!err)
-			err = proc_spawn(cg, ep->name, svc->run, log, &pid);
-		if (err) {
-			fprintf(stderr, "berth: start x-berth run of %s: %s (see %s)\n", ep->name,
-				strerror(-err), log);
+		if (err)
 			goto out;
-		}
+		jset_str(e, "run", svc->run);
 		jset_str(e, "cgroup", cg);
 		jset_str(e, "log", log);
 	} else if (svc->run) {
@@ -1134,6 +1134,39 @@ static int check_subnets(struct instance *in, const struct spec *s)
  * at random, as Docker picks its resolver's), and the upstream servers of
  * --dns, remembered so that a later up cannot silently change them.
  */
+/*
+ * Start the x-berth run command of every endpoint of @project whose cgroup has
+ * no process: after a commit the new ones, and on any up those that exited or
+ * were killed (as `docker compose up` starts stopped containers). The cgroup
+ * path is in the state before anything starts in it, so `down` ends whatever
+ * runs there even if berth died half way through this.
+ */
+static int start_runs(struct instance *in, const char *project)
+{
+	struct json_object *p = state_project(in, project), *eps;
+	int first_err = 0;
+
+	eps = p ? jarr(p, "endpoints") : NULL;
+	for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i);
+		const char *cg = jstr(e, "cgroup"), *run = jstr(e, "run");
+		pid_t pid;
+		int err;
+
+		if (!cg || !run || !jstr(e, "namespace") || proc_cgroup_pids(cg, &pid, 1) > 0)
+			continue;
+		proc_kill_cgroup(cg, KILL_TIMEOUT_MS);	/* an empty directory left behind */
+		err = proc_spawn(cg, jstr(e, "namespace"), run, jstr(e, "log"), &pid);
+		if (err) {
+			fprintf(stderr, "berth: start x-berth run of %s: %s (see %s)\n", jstr(e, "name"),
+				strerror(-err), jstr(e, "log"));
+			if (!first_err)
+				first_err = err;
+		}
+	}
+	return first_err;
+}
+
 static int dns_servers_check(struct instance *in, const struct apply_opts *o)
 {
 	struct json_object *have, *want;
@@ -1275,10 +1308,11 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 				goto out;
 			}
 		}
-		/* and the agent may have been killed since: start it again */
+		/* and the agent or run commands may have been killed since: start them again */
 		if (agent_ensure(in, o->verbose))
 			fprintf(stderr, "berth: warning: the agent of instance %s did not start (see %s/agent.log)\n",
 				in->name, in->run_dir);
+		err = start_runs(in, s->project);
 		goto out;
 	}
 
@@ -1352,10 +1386,15 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		goto out;
 	}
 	journal_end(&c);
-	/* the agent serves DNS from the state it watches; start it if none runs */
-	if (agent_ensure(in, o->verbose))
+	/*
+	 * The agent serves DNS from the state it watches; start it if none runs,
+	 * and have it read the new state now (a reload answers once the new
+	 * endpoints' sockets are open), so run commands find their resolver.
+	 */
+	if (agent_ensure(in, o->verbose) || agent_notify(in, "reload"))
 		fprintf(stderr, "berth: warning: the agent of instance %s did not start: names will not resolve (see %s/agent.log)\n",
 			in->name, in->run_dir);
+	err = start_runs(in, s->project);
 out:
 	json_object_put(pl.new_nets);
 	json_object_put(pl.new_slots);
