@@ -26,6 +26,8 @@ source "$(dirname "$0")/lib.sh"
 
 UP_NS="berth-t-$$-up"		# the upstream's namespace (a name of this script: scrub knows it)
 UP_ADDR=10.213.53.2		# the upstream dnsmasq
+# three of these make a TXT answer over 512 bytes: truncated over UDP without EDNS
+BIG_TXT=$(printf 'x%.0s' $(seq 200))
 UP_PEER=10.213.53.1		# its peer in the host namespace: where forwarded queries come from
 UP_LINK=tdns$$			# the veth in the host namespace (gone with the upstream's namespace)
 
@@ -44,6 +46,7 @@ upstream_start() {
 	# -C /dev/null, --pid-file=: no file of the machine read or written
 	ip netns exec "$UP_NS" dnsmasq -k -C /dev/null --pid-file= --no-resolv --no-hosts \
 		--listen-address="$UP_ADDR" --bind-interfaces --address=/outside.test/192.0.2.7 \
+		--txt-record="big.outside.test,$BIG_TXT,$BIG_TXT,$BIG_TXT" \
 		--log-queries --log-facility="$TMP/upstream.log" \
 		</dev/null >"$TMP/upstream.out" 2>&1 &
 	echo $! >"$TMP/upstream.pid"
@@ -315,7 +318,7 @@ EOF
 
 # Names berth does not know go to the --dns server, from the host namespace.
 test_forwarding() {
-	local p=t$$-fwd f out gw
+	local p=t$$-fwd f out gw size
 
 	f=$(compose fwd <<EOF
 name: $p
@@ -345,6 +348,15 @@ EOF
 	expect "the upstream saw t$$-fwd.outside.test from $UP_PEER (the host namespace)" \
 		grep -q "query\[A\] t$$-fwd.outside.test from $UP_PEER\$" "$TMP/upstream.log"
 	expect "the upstream saw t$$-tcp.outside.test" upstream_saw "t$$-tcp.outside.test"
+	# a client on TCP gets the whole answer even when the upstream's UDP answer is
+	# truncated: the agent asks again over TCP
+	out=$(q "$p" client +tcp +noedns TXT big.outside.test)
+	echo "$out" | grep -E 'flags|ANSWER:'
+	expect_fail "no tc flag for the TCP client" grep -qE '^;; flags: [a-z ]*\btc\b' <<<"$out"
+	expect_eq "dig +tcp +noedns TXT big.outside.test: one record" "$(answers "$out")" 1
+	size=$(sed -n 's/^;; MSG SIZE  rcvd: \([0-9]*\)/\1/p' <<<"$out")
+	echo "answer size: $size"
+	expect "the whole answer, over 512 bytes" test "${size:-0}" -gt 512
 	# the forwarded answer keeps the upstream's rcode
 	out=$(q "$p" client "t$$-none.example")
 	echo "t$$-none.example: $(status "$out")"

@@ -87,6 +87,14 @@ struct fwd {
 	int reply_fd;
 	struct sockaddr_in client;
 	bool tcp;
+	/*
+	 * A client on TCP wants whole answers: when the upstream's UDP answer
+	 * is truncated, the same server is asked again over TCP.
+	 */
+	bool up_tcp;		/* the current upstream query goes over TCP */
+	bool up_sent;		/* ... and is written */
+	uint8_t *rbuf;		/* its answer: two-byte length, then the message */
+	size_t rlen;
 	struct fwd *next;
 };
 
@@ -478,9 +486,19 @@ static void fwd_free(struct agent *a, struct fwd *f)
 		*pp = f->next;
 	src_close(a, &f->s);
 	free(f->msg);
-	f->msg = NULL;
+	free(f->rbuf);
+	f->msg = f->rbuf = NULL;
 	bury(a, f);
 	a->n_fwds--;
+}
+
+static uint16_t random_id(void)
+{
+	uint16_t id;
+
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint16_t)(now_ms() * 2654435761u);
+	return id;
 }
 
 /* Send @f to upstream @f->server with a fresh id and source port. */
@@ -488,6 +506,7 @@ static int fwd_send(struct agent *a, struct fwd *f)
 {
 	uint16_t id;
 
+	f->up_tcp = false;
 	src_close(a, &f->s);
 	f->s.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->s.fd < 0)
@@ -495,8 +514,7 @@ static int fwd_send(struct agent *a, struct fwd *f)
 	/* connected: the kernel hands us only what comes from that server and port */
 	if (connect(f->s.fd, (struct sockaddr *)&a->upstreams[f->server], sizeof(a->upstreams[0])))
 		return -errno;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-		id = (uint16_t)(now_ms() * 2654435761u);
+	id = random_id();
 	f->id = id;
 	dns_set_id(f->msg, id);
 	if (send(f->s.fd, f->msg, f->len, 0) < 0)
@@ -554,34 +572,114 @@ static void forward(struct agent *a, int fd, const struct sockaddr_in *to, bool 
 	fwd_next(a, f);
 }
 
-static void fwd_readable(struct agent *a, struct fwd *f)
+static void fwd_next(struct agent *a, struct fwd *f);
+
+/* Ask the same server again over TCP: its UDP answer was truncated. */
+static int fwd_send_tcp(struct agent *a, struct fwd *f)
 {
-	uint8_t buf[65535];
+	src_close(a, &f->s);
+	f->s.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->s.fd < 0)
+		return -errno;
+	if (connect(f->s.fd, (struct sockaddr *)&a->upstreams[f->server], sizeof(a->upstreams[0])) &&
+	    errno != EINPROGRESS)
+		return -errno;
+	f->up_tcp = true;
+	f->up_sent = false;
+	f->rlen = 0;
+	if (!f->rbuf)
+		f->rbuf = xmalloc(2 + 65535);
+	f->id = random_id();
+	dns_set_id(f->msg, f->id);
+	f->deadline_ms = now_ms() + UPSTREAM_TIMEOUT_MS;
+	/* writable once connected */
+	return ep_add_fd(a, &f->s, EPOLLOUT);
+}
+
+/* An answer from upstream: relay it if it answers what we asked. */
+static void fwd_answer(struct agent *a, struct fwd *f, uint8_t *msg, size_t len)
+{
 	struct dns_question rq;
-	bool tc;
 	uint16_t id;
 	int rcode;
-	ssize_t n;
+	bool tc;
 
-	n = recv(f->s.fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		if (errno == ECONNREFUSED)
-			fwd_next(a, f);
-		return;
-	}
 	/* only the reply to what we asked: same id, same question */
-	if (dns_parse_response(buf, (size_t)n, &id, &rcode, &tc, &rq) || id != f->id ||
+	if (dns_parse_response(msg, len, &id, &rcode, &tc, &rq) || id != f->id ||
 	    rq.qtype != f->q.qtype || rq.qclass != f->q.qclass || !dns_name_eq(rq.name, f->q.name)) {
 		alog(a, LOG_DEBUG, "ignored a reply that does not match %s", f->q.name);
+		if (f->up_tcp)
+			fwd_next(a, f);	/* a TCP stream that says something else is done */
 		return;
 	}
 	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) {
 		fwd_next(a, f);
 		return;
 	}
-	dns_set_id(buf, f->client_id);
-	send_reply(a, f->reply_fd, &f->client, f->tcp, buf, (size_t)n);
+	if (tc && f->tcp && !f->up_tcp) {
+		if (fwd_send_tcp(a, f))
+			fwd_next(a, f);
+		return;
+	}
+	dns_set_id(msg, f->client_id);
+	send_reply(a, f->reply_fd, &f->client, f->tcp, msg, len);
 	fwd_free(a, f);
+}
+
+static void fwd_tcp_event(struct agent *a, struct fwd *f, uint32_t events)
+{
+	size_t mlen;
+	ssize_t n;
+
+	if (!f->up_sent) {
+		uint8_t hdr[2] = { (uint8_t)(f->len >> 8), (uint8_t)f->len };
+		struct iovec iov[2] = { { hdr, 2 }, { f->msg, f->len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->s };
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if ((events & (EPOLLERR | EPOLLHUP)) ||
+		    getsockopt(f->s.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr ||
+		    sendmsg(f->s.fd, &mh, MSG_NOSIGNAL) != (ssize_t)(f->len + 2) ||
+		    epoll_ctl(a->epfd, EPOLL_CTL_MOD, f->s.fd, &ev)) {
+			fwd_next(a, f);
+			return;
+		}
+		f->up_sent = true;
+		return;
+	}
+	n = recv(f->s.fd, f->rbuf + f->rlen, 2 + 65535 - f->rlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		fwd_next(a, f);
+		return;
+	}
+	f->rlen += (size_t)n;
+	if (f->rlen < 2)
+		return;
+	mlen = (size_t)f->rbuf[0] << 8 | f->rbuf[1];
+	if (f->rlen >= 2 + mlen)
+		fwd_answer(a, f, f->rbuf + 2, mlen);
+}
+
+static void fwd_event(struct agent *a, struct fwd *f, uint32_t events)
+{
+	uint8_t buf[65535];
+	ssize_t n;
+
+	if (f->up_tcp) {
+		fwd_tcp_event(a, f, events);
+		return;
+	}
+	n = recv(f->s.fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		if (errno == ECONNREFUSED)
+			fwd_next(a, f);
+		return;
+	}
+	fwd_answer(a, f, buf, (size_t)n);
 }
 
 /* ---- TCP ---- */
@@ -877,7 +975,7 @@ int agent_run(const struct agent_opts *o)
 				tcp_readable(&a, (struct tcp_conn *)s);
 				break;
 			case SRC_FWD:
-				fwd_readable(&a, (struct fwd *)s);
+				fwd_event(&a, (struct fwd *)s, evs[i].events);
 				break;
 			case SRC_API:
 				api_request(&a);
