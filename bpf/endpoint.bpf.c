@@ -35,11 +35,15 @@ static __always_inline int redirect(__u32 ifindex, bool peer)
 }
 
 /* Frames to another endpoint's MAC on this network. */
-static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep, __u32 *target)
+static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep,
+				  const struct berth_net *net, __u32 *target)
 {
 	struct berth_fdb_key key = { .net_id = ep->net_id };
 	struct berth_fdb *fdb;
 
+	/* Docker's enable_icc=false: endpoints of this network reach only the gateway */
+	if (net->flags & BERTH_NET_NO_ICC)
+		return -BERTH_DROP_ICC;
 	mac_copy(key.mac, eth->h_dest);
 	fdb = bpf_map_lookup_elem(&berth_fdb_v1, &key);
 	if (!fdb)
@@ -58,6 +62,8 @@ static __always_inline int fwd_gateway(struct iphdr *iph, const struct berth_ep 
 	dst = bpf_map_lookup_elem(&berth_ip_v1, &key);
 	if (dst && dst->net_id != ep->net_id)
 		return -BERTH_DROP_ISOLATION;
+	if (dst && (net->flags & BERTH_NET_NO_ICC))
+		return -BERTH_DROP_ICC;	/* a peer by way of the gateway is still a peer */
 	if ((net->flags & BERTH_NET_INTERNAL) && iph->daddr != net->gateway &&
 	    (iph->daddr & net->mask) != net->subnet)
 		return -BERTH_DROP_INTERNAL;
@@ -80,7 +86,7 @@ static __always_inline int handle_ipv4(struct hdr_cursor *c, struct ethhdr *eth,
 		return -BERTH_DROP_BROADCAST;
 	if (mac_eq(eth->h_dest, ep->host_mac))
 		return fwd_gateway(iph, ep, net);
-	return fwd_l2(eth, ep, target);
+	return fwd_l2(eth, ep, net, target);
 }
 
 SEC("tc")

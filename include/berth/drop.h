@@ -30,6 +30,7 @@ enum berth_reason {
 	BERTH_DROP_BROADCAST = 74,	/* broadcast or multicast other than ARP */
 	BERTH_DROP_ETHERTYPE = 75,	/* IPv6 (disabled in endpoints) and other ethertypes */
 	BERTH_DROP_ARP_OTHER = 76,	/* ARP that is neither a request nor a reply for the host */
+	BERTH_DROP_ICC = 77,		/* between endpoints of a network with x-berth icc: false */
 
 	BERTH_REASON_MAX = 96,
 };
@@ -55,6 +56,7 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_DROP_BROADCAST: return "drop_broadcast";
 	case BERTH_DROP_ETHERTYPE: return "drop_ethertype";
 	case BERTH_DROP_ARP_OTHER: return "drop_arp_other";
+	case BERTH_DROP_ICC: return "drop_icc";
 	default: return 0;	/* no name: not a reason */
 	}
 }

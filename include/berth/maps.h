@@ -19,7 +19,7 @@
 /* struct berth_net flags */
 #define BERTH_NET_PRESENT	(1u << 0)
 #define BERTH_NET_INTERNAL	(1u << 1)	/* no way out of the subnet */
-#define BERTH_NET_NO_ICC	(1u << 2)	/* x-berth icc: false (a later issue enforces it) */
+#define BERTH_NET_NO_ICC	(1u << 2)	/* x-berth icc: false: no traffic between its endpoints */
 
 /* berth_net_v1 (array, by network id): one network of the instance */
 struct berth_net {

@@ -122,6 +122,7 @@ enum topo {
 	TOPO_INTERNAL,	/* A on the internal net 2 as 10.0.2.3 */
 	TOPO_NO_EP,	/* nothing behind ifindex 1 */
 	TOPO_NET_GONE,	/* A refers to a network that is not there */
+	TOPO_NO_ICC,	/* net 1 with icc: false */
 };
 
 struct row {
@@ -250,6 +251,18 @@ static const struct row rows[] = {
 	{ "ipv4 with options (ihl 6) to B's MAC: redirect_peer to B's veth",
 	  PKT(ETH(MAC_B, MAC_A, ETHERTYPE_IP), IPV4_HDR(0x46, 24), IPV4_NOPS),
 	  REDIRECT_PEER(IFX_B), FORWARDED },
+	{ "icc false: ipv4 unicast to B's MAC: ICC",
+	  .topo = TOPO_NO_ICC,
+	  PKT(ETH(MAC_B, MAC_A, ETHERTYPE_IP), IPV4(IP_A, IP_B)),
+	  DROP(BERTH_DROP_ICC) },
+	{ "icc false: to B by way of the gateway MAC: ICC",
+	  .topo = TOPO_NO_ICC,
+	  PKT(ETH(MAC_HOST, MAC_A, ETHERTYPE_IP), IPV4(IP_A, IP_B)),
+	  DROP(BERTH_DROP_ICC) },
+	{ "icc false: to the gateway itself: to the host stack",
+	  .topo = TOPO_NO_ICC,
+	  PKT(ETH(MAC_HOST, MAC_A, ETHERTYPE_IP), IPV4(IP_A, IP_GW1)),
+	  PASS(BERTH_PASS_STACK) },
 	{ "ipv4 unicast to C's MAC (another network): NO_FDB",
 	  PKT(ETH(MAC_C, MAC_A, ETHERTYPE_IP), IPV4(IP_A, IP_C)),
 	  DROP(BERTH_DROP_NO_FDB) },
@@ -374,28 +387,9 @@ static const char *verdict_name(int v)
 
 static const char *reason_name(uint32_t r)
 {
-	static const char *const names[] = {
-		[BERTH_REASON_NONE] = "NONE",
-		[BERTH_PASS_FORWARD] = "PASS_FORWARD",
-		[BERTH_PASS_ARP_REPLY] = "PASS_ARP_REPLY",
-		[BERTH_PASS_STACK] = "PASS_STACK",
-		[BERTH_PASS_ARP_STACK] = "PASS_ARP_STACK",
-		[BERTH_DROP_SHORT] = "DROP_SHORT",
-		[BERTH_DROP_MALFORMED] = "DROP_MALFORMED",
-		[BERTH_DROP_UNKNOWN_EP] = "DROP_UNKNOWN_EP",
-		[BERTH_DROP_SPOOF_MAC] = "DROP_SPOOF_MAC",
-		[BERTH_DROP_SPOOF_IP] = "DROP_SPOOF_IP",
-		[BERTH_DROP_SPOOF_ARP] = "DROP_SPOOF_ARP",
-		[BERTH_DROP_ARP_UNKNOWN] = "DROP_ARP_UNKNOWN",
-		[BERTH_DROP_NO_FDB] = "DROP_NO_FDB",
-		[BERTH_DROP_ISOLATION] = "DROP_ISOLATION",
-		[BERTH_DROP_INTERNAL] = "DROP_INTERNAL",
-		[BERTH_DROP_BROADCAST] = "DROP_BROADCAST",
-		[BERTH_DROP_ETHERTYPE] = "DROP_ETHERTYPE",
-		[BERTH_DROP_ARP_OTHER] = "DROP_ARP_OTHER",
-	};
+	const char *name = berth_reason_name(r);
 
-	return r < ARRAY_SIZE(names) && names[r] ? names[r] : "?";
+	return name ? name : "?";
 }
 
 static void hexdump(const char *what, const uint8_t *p, size_t n)
@@ -484,12 +478,14 @@ static void topo_apply(enum topo topo)
 	static const uint8_t ip_c[4] = { IP_C };
 	static const uint8_t mac_a[6] = { MAC_A }, mac_b[6] = { MAC_B }, mac_c[6] = { MAC_C };
 
-	put_net(NET_1, net1, 24, gw1, BERTH_NET_PRESENT);
+	put_net(NET_1, net1, 24, gw1,
+		BERTH_NET_PRESENT | (topo == TOPO_NO_ICC ? BERTH_NET_NO_ICC : 0));
 	put_net(NET_2, net2, 24, gw2, BERTH_NET_PRESENT | BERTH_NET_INTERNAL);
 	put_endpoint(IFX_B, SLOT_B, NET_1, ip_b, mac_b, /* local */ false);
 	put_endpoint(IFX_C, SLOT_C, NET_2, ip_c, mac_c, /* local */ false);
 	switch (topo) {
 	case TOPO_NET1:
+	case TOPO_NO_ICC:
 		put_endpoint(IFX_A, SLOT_A, NET_1, ip_a, mac_a, /* local */ true);
 		break;
 	case TOPO_INTERNAL:

@@ -47,6 +47,34 @@ EOF
 		py 'd["gateway"]')"
 }
 
+# x-berth icc: false (Docker's enable_icc=false): endpoints of the network reach
+# their gateway but not each other.
+test_icc_false() {
+	local p=t$$-icc f a b gw
+
+	f=$(compose icc <<EOF
+name: $p
+services:
+  a:
+    networks: [quiet]
+  b:
+    networks: [quiet]
+networks:
+  quiet:
+    x-berth: {icc: false}
+EOF
+)
+	up_project "$p" "$f"
+	a=$(ep_ip "$p" a)
+	b=$(ep_ip "$p" b)
+	gw=$(bh -p "$p" network inspect quiet --json | py 'd["gateway"]')
+	expect_eq "network inspect: icc" "$(bh -p "$p" network inspect quiet --json | py 'd["icc"]')" False
+	expect "a reaches its gateway" ping_ok "$p" a "$gw"
+	expect "a does not reach b" ping_fails "$p" a "$b"
+	expect "b does not reach a" ping_fails "$p" b "$a"
+	expect "the drops are counted as icc" test "$(bh -p "$p" stats --json | py 'd["total"]["drop_icc"]["packets"]')" -ge 2
+}
+
 # 4.1: subnet, gateway, ip_range and static addresses, as seen inside the endpoints.
 test_custom_subnet() {
 	local p=t$$-subnet f out dyn
@@ -231,6 +259,7 @@ EOF
 netns_setup
 command -v ping >/dev/null || skip_all "needs ping"
 run bridge-ping test_bridge_ping
+run icc-false test_icc_false
 run custom-subnet test_custom_subnet
 if command -v bpftool >/dev/null && command -v nsenter >/dev/null; then
 	run multi-network-isolation test_isolation
