@@ -155,7 +155,7 @@ fuzz: $(FUZZ_BINS) ## fuzz for longer: make fuzz FUZZ_SECONDS=600
 $(BUILD)/bench/prog_cost: bench/prog_cost.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(PKG_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(PKG_LIBS)
 
 bench: $(BERTH) $(BUILD)/bench/prog_cost ## berth vs a Docker-style bridge: latency, throughput, pps (root)
 	$(Q)BUILD=$(BUILD) bench/run.sh

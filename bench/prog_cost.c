@@ -48,27 +48,12 @@
 #include <berth/maps.h>
 
 #include "endpoint.skel.h"
+#include "topology.h"
 
 #define DEFAULT_RUNS 1000000u	/* in the kernel's repeat loop */
 #define DEFAULT_SINGLE 200000u	/* calls of repeat 1: a syscall and an skb each */
 
-#define MAC_A	  0x02, 0x42, 0x0a, 0x00, 0x01, 0x02
-#define MAC_B	  0x02, 0x42, 0x0a, 0x00, 0x01, 0x03
-#define MAC_HOST  0xfe, 0xee, 0x00, 0x00, 0x00, 0x01
-#define MAC_BCAST 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
-#define MAC_ZERO  0x00, 0x00, 0x00, 0x00, 0x00, 0x00
-#define IP_GW1	  10, 0, 1, 1
-#define IP_A	  10, 0, 1, 2
-#define IP_B	  10, 0, 1, 3
-
-#define IFX_A  1 /* lo of the private namespace */
-#define IFX_B  1001
-#define SLOT_A 7
-#define SLOT_B 8
-#define NET_1  1
-
 #define UDP_PAYLOAD 64
-#define BE16(v)	    (((v) >> 8) & 0xff), ((v) & 0xff)
 
 static const uint8_t frame_unicast[14 + 20 + 8 + UDP_PAYLOAD] = {
 	MAC_B, MAC_A, BE16(0x0800),
@@ -87,15 +72,6 @@ static const uint8_t frame_arp[14 + 28] = {
 static struct berth_endpoint *skel;
 static int ncpus;
 
-static const char *verdict_name(int v)
-{
-	switch (v) {
-	case TC_ACT_OK: return "TC_ACT_OK";
-	case TC_ACT_SHOT: return "TC_ACT_SHOT";
-	case TC_ACT_REDIRECT: return "TC_ACT_REDIRECT";
-	default: return "TC_ACT_?";
-	}
-}
 
 static int map_put(struct bpf_map *map, const void *key, const void *val, const char *what)
 {
