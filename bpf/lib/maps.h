@@ -63,6 +63,52 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_dns_v1 SEC(".maps");
 
+/* instance-wide settings: the uplink, the SNAT port range, policy revision, timeouts */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct berth_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_cfg_v1 SEC(".maps");
+
+/* endpoint subnets of every network → network id */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BERTH_MAX_NETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct berth_subnet_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_subnet_v1 SEC(".maps");
+
+/* conntrack: one entry per flow; preallocated, never evicting (size set at load) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_CT_DEFAULT);
+	__type(key, struct berth_ct_key);
+	__type(value, struct berth_ct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_ct_v1 SEC(".maps");
+
+/* SNAT translations: reply tuple on the uplink → the flow (size set at load) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_NAT_DEFAULT);
+	__type(key, struct berth_ct_key);
+	__type(value, struct berth_nat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_nat_v1 SEC(".maps");
+
+/* policy rules by (revision, from identity, to identity, proto) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_POLICY);
+	__type(key, struct berth_policy_key);
+	__type(value, struct berth_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_policy_v1 SEC(".maps");
+
 /* the last redirect target, written only when cfg_record_redirect is set (tests) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -15,6 +15,10 @@ enum berth_reason {
 	BERTH_PASS_ARP_REPLY = 2,	/* ARP request answered by BPF */
 	BERTH_PASS_STACK = 3,		/* handed to the host stack (to the gateway or beyond) */
 	BERTH_PASS_ARP_STACK = 4,	/* ARP reply to the host's own request */
+	BERTH_PASS_SNAT = 5,		/* masqueraded to the uplink address and routed out */
+	BERTH_PASS_RNAT = 6,		/* reply of a masqueraded flow, translated back into its endpoint */
+	BERTH_PASS_ICMP_ERROR = 7,	/* ICMP error about a masqueraded flow, translated back */
+	BERTH_PASS_ROUTED = 8,		/* routed out unchanged: no uplink, so no masquerade */
 
 	/* dropped */
 	BERTH_DROP_SHORT = 64,		/* frame shorter than its headers */
@@ -31,6 +35,16 @@ enum berth_reason {
 	BERTH_DROP_ETHERTYPE = 75,	/* IPv6 (disabled in endpoints) and other ethertypes */
 	BERTH_DROP_ARP_OTHER = 76,	/* ARP that is neither a request nor a reply for the host */
 	BERTH_DROP_ICC = 77,		/* between endpoints of a network with x-berth icc: false */
+	BERTH_DROP_POLICY = 78,		/* a new flow to a guarded service that no policy rule allows */
+	BERTH_DROP_NO_ROUTE = 79,	/* no route to the destination */
+	BERTH_DROP_CT_FULL = 80,	/* conntrack table full: new flow refused */
+	BERTH_DROP_NAT_EXHAUSTED = 81,	/* no free SNAT source port for this destination */
+	BERTH_DROP_WIRE_ENDPOINT = 82,	/* from the uplink, addressed to an endpoint subnet */
+	BERTH_DROP_WIRE_LOOPBACK = 83,	/* from the uplink, addressed to 127.0.0.0/8 */
+	BERTH_DROP_FRAGMENT = 84,	/* an IP fragment of a flow that needs its ports */
+	BERTH_DROP_TTL = 85,		/* TTL exhausted while routing */
+	BERTH_DROP_CT_INVALID = 86,	/* a packet no flow can begin with (a stray RST) */
+	BERTH_DROP_REWRITE = 87,	/* the kernel refused a header rewrite */
 
 	BERTH_REASON_MAX = 96,
 };
@@ -43,6 +57,10 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_PASS_ARP_REPLY: return "arp_reply";
 	case BERTH_PASS_STACK: return "to_host";
 	case BERTH_PASS_ARP_STACK: return "arp_to_host";
+	case BERTH_PASS_SNAT: return "snat";
+	case BERTH_PASS_RNAT: return "reply_nat";
+	case BERTH_PASS_ICMP_ERROR: return "icmp_error_nat";
+	case BERTH_PASS_ROUTED: return "routed";
 	case BERTH_DROP_SHORT: return "drop_short";
 	case BERTH_DROP_MALFORMED: return "drop_malformed";
 	case BERTH_DROP_UNKNOWN_EP: return "drop_unknown_endpoint";
@@ -57,6 +75,16 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_DROP_ETHERTYPE: return "drop_ethertype";
 	case BERTH_DROP_ARP_OTHER: return "drop_arp_other";
 	case BERTH_DROP_ICC: return "drop_icc";
+	case BERTH_DROP_POLICY: return "drop_policy";
+	case BERTH_DROP_NO_ROUTE: return "drop_no_route";
+	case BERTH_DROP_CT_FULL: return "drop_conntrack_full";
+	case BERTH_DROP_NAT_EXHAUSTED: return "drop_nat_exhausted";
+	case BERTH_DROP_WIRE_ENDPOINT: return "drop_wire_to_endpoint";
+	case BERTH_DROP_WIRE_LOOPBACK: return "drop_wire_to_loopback";
+	case BERTH_DROP_FRAGMENT: return "drop_fragment";
+	case BERTH_DROP_TTL: return "drop_ttl";
+	case BERTH_DROP_CT_INVALID: return "drop_conntrack_invalid";
+	case BERTH_DROP_REWRITE: return "drop_rewrite";
 	default: return 0;	/* no name: not a reason */
 	}
 }

@@ -13,6 +13,13 @@
 #define BERTH_MAX_NETS	1024	/* networks per instance (array index = network id) */
 #define BERTH_MAX_EPS	8192	/* endpoint interfaces per instance */
 #define BERTH_MAX_CNT	65536	/* (slot, reason) counter pairs */
+#define BERTH_CT_DEFAULT	131072	/* conntrack entries (one per flow), unless set */
+#define BERTH_NAT_DEFAULT	65536	/* SNAT translations, unless set */
+#define BERTH_MAX_POLICY	16384	/* (revision, from, to, proto) policy entries */
+#define BERTH_POLICY_RANGES	15	/* port ranges per policy entry */
+
+/* Counter slot of the uplink's program (endpoint interfaces use 1 and up). */
+#define BERTH_SLOT_UPLINK	0x80000000u
 
 #define ETH_ALEN_BERTH	6
 
@@ -37,8 +44,9 @@ struct berth_ep {
 	__be32 ip;		/* network order: the only source address it may use */
 	__u8 mac[ETH_ALEN_BERTH];	/* the only source MAC it may use */
 	__u8 host_mac[ETH_ALEN_BERTH];	/* the host-side veth's MAC: the gateway's MAC */
+	__u32 identity;		/* policy identity of its service (0: none) */
 };
-BERTH_STATIC_ASSERT(sizeof(struct berth_ep) == 24, "berth_ep size");
+BERTH_STATIC_ASSERT(sizeof(struct berth_ep) == 28, "berth_ep size");
 
 /* berth_fdb_v1 (hash): (network, MAC) → host-side ifindex of the endpoint */
 struct berth_fdb_key {
@@ -65,8 +73,10 @@ struct berth_ip {
 	__u32 ifindex;		/* host-side veth */
 	__u8 mac[ETH_ALEN_BERTH];
 	__u16 pad;		/* zero */
+	__u32 identity;		/* policy identity of its service (0: none) */
+	__u32 slot;		/* counter slot of that interface */
 };
-BERTH_STATIC_ASSERT(sizeof(struct berth_ip) == 16, "berth_ip size");
+BERTH_STATIC_ASSERT(sizeof(struct berth_ip) == 24, "berth_ip size");
 
 /* berth_cnt_v1 (per-CPU hash): verdicts by (slot, reason) */
 struct berth_cnt_key {
@@ -99,5 +109,110 @@ struct berth_dns_cfg {
 	__u16 pad;		/* zero */
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_dns_cfg) == 8, "berth_dns_cfg size");
+
+/* berth_subnet_v1 (LPM trie): endpoint subnets of every network → network id */
+struct berth_subnet_key {
+	__u32 prefixlen;	/* host order, 32 + mask length of the subnet */
+	__be32 addr;		/* network order */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_subnet_key) == 8, "berth_subnet_key size");
+
+/* berth_cfg_v1 flags */
+#define BERTH_CFG_UPLINK	(1u << 0)	/* an uplink: masquerade outbound flows */
+#define BERTH_CFG_POLICY	(1u << 1)	/* some service is named as `to` in a rule */
+
+/*
+ * berth_cfg_v1 (array, one entry): instance-wide settings the programs read.
+ * Timeouts are seconds; the agent's conntrack GC applies them.
+ */
+struct berth_cfg {
+	__u32 flags;		/* BERTH_CFG_* */
+	__be32 uplink_ip;	/* network order: the masquerade address */
+	__u32 uplink_ifindex;
+	__u16 nat_port_min;	/* host order: the SNAT source-port range, */
+	__u16 nat_port_max;	/* outside ip_local_port_range */
+	__u32 policy_rev;	/* the active policy revision (berth_policy_key.rev) */
+	__u32 tcp_syn_timeout;	/* SYN_SENT, SYN_RECV */
+	__u32 tcp_est_timeout;	/* ESTABLISHED */
+	__u32 tcp_fin_timeout;	/* FIN_WAIT, TIME_WAIT */
+	__u32 tcp_close_timeout;	/* CLOSE (after RST) */
+	__u32 udp_timeout;	/* one direction seen */
+	__u32 udp_stream_timeout;	/* both directions seen */
+	__u32 icmp_timeout;
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_cfg) == 48, "berth_cfg size");
+
+/*
+ * berth_ct_v1 (hash, not LRU: a full table refuses new flows and never
+ * evicts one): one entry per flow, keyed by the tuple of its first packet
+ * as the endpoint side sees it (endpoint addresses, before SNAT). A packet
+ * of the other direction finds it by the swapped tuple. ICMP echo: the
+ * identifier is sport of the request, dport of the reply; the other is 0.
+ */
+struct berth_ct_key {
+	__be32 saddr;		/* network order */
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;		/* IPPROTO_TCP, _UDP, _ICMP */
+	__u8 pad[3];		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_ct_key) == 16, "berth_ct_key size");
+
+/* struct berth_ct flags */
+#define BERTH_CT_SNAT		(1u << 0)	/* masqueraded: nat_addr:nat_port on the wire */
+#define BERTH_CT_SEEN_REPLY	(1u << 1)	/* a packet of the reply direction was seen */
+#define BERTH_CT_FIN_ORIG	(1u << 2)	/* the original direction sent FIN */
+#define BERTH_CT_FIN_REPLY	(1u << 3)	/* the reply direction sent FIN */
+#define BERTH_CT_POLICY		(1u << 4)	/* admitted by policy: re-checked when policy_rev moves */
+
+struct berth_ct {
+	__u64 last_seen;	/* bpf_ktime_get_boot_ns() of the last packet */
+	__u64 created;		/* the same clock, at the first packet */
+	__u32 policy_rev;	/* the revision the flow was admitted under */
+	__u32 slot;		/* counter slot of the originating interface */
+	__u32 ifindex;		/* host-side veth of the originating endpoint */
+	__be32 nat_addr;	/* BERTH_CT_SNAT: the source address on the wire */
+	__be16 nat_port;	/* BERTH_CT_SNAT: the source port (or echo id) on the wire */
+	__u8 state;		/* enum berth_ct_state (include/berth/ct.h) */
+	__u8 flags;		/* BERTH_CT_* */
+	__u32 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_ct) == 40, "berth_ct size");
+
+/*
+ * berth_nat_v1 (hash): a masqueraded flow's reply tuple as it arrives on the
+ * uplink (remote → nat_addr:nat_port) → the flow's conntrack key. Created and
+ * removed with its flow.
+ */
+struct berth_nat {
+	struct berth_ct_key ct;	/* the flow in berth_ct_v1 */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_nat) == 16, "berth_nat size");
+
+/*
+ * berth_policy_v1 (hash): allow rules, compiled per revision. An entry with
+ * from_id 0 and proto 0 marks to_id as guarded in that revision: a guarded
+ * identity accepts new flows only as an entry (rev, from, to, proto) allows;
+ * identities never named as `to` accept every flow isolation allows.
+ */
+struct berth_policy_key {
+	__u32 rev;
+	__u32 from_id;		/* identity of the client's service; 0: the marker */
+	__u32 to_id;		/* identity of the server's service */
+	__u8 proto;		/* IPPROTO_*; 0: the marker */
+	__u8 pad[3];		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_policy_key) == 16, "berth_policy_key size");
+
+struct berth_port_range {
+	__u16 lo, hi;		/* host order, inclusive */
+};
+
+struct berth_policy {
+	__u32 n;		/* ranges in use; ICMP ignores them */
+	struct berth_port_range r[BERTH_POLICY_RANGES];
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_policy) == 64, "berth_policy size");
 
 #endif

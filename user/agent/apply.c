@@ -267,7 +267,7 @@ static int ensure_dp(struct actx *c)
 
 	if (c->dp_open)
 		return 0;
-	err = dp_open(&c->dp, c->in->pin_dir, c->o->verbose);
+	err = dp_open(&c->dp, c->in->pin_dir, NULL, c->o->verbose);
 	if (err) {
 		fprintf(stderr, "berth: load the BPF datapath into %s: %s\n", c->in->pin_dir,
 			strerror(-err));

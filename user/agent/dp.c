@@ -13,13 +13,17 @@
 
 #include "dns.skel.h"
 #include "endpoint.skel.h"
+#include "uplink.skel.h"
 #include "instance.h"
 #include "netns.h"
 
 #define PROG_PIN "prog_endpoint"
 #define DNS_PROG_PIN "prog_dns"
+#define UPLINK_PROG_PIN "prog_uplink"
 
 static bool dp_verbose;
+/* Sizes of the maps a load creates; pins that exist keep theirs. */
+static struct dp_sizes dp_load_sizes;
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -53,7 +57,9 @@ static int pin_get(const char *dir, const char *name)
 		skel = berth_##skel_name##__open_opts(&opts);                \
 		if (!skel)                                                   \
 			return -errno;                                       \
-		err = berth_##skel_name##__load(skel);                       \
+		err = set_sizes(skel->obj);                                  \
+		if (!err)                                                    \
+			err = berth_##skel_name##__load(skel);               \
 		if (!err) {                                                  \
 			snprintf(path, sizeof(path), "%s/%s", dir, pin);     \
 			err = bpf_program__pin(skel->progs.prog, path);      \
@@ -62,8 +68,30 @@ static int pin_get(const char *dir, const char *name)
 		return err;                                                  \
 	}
 
+/* Every object declares the sized maps: each must ask for the same size as the pin. */
+static int set_sizes(struct bpf_object *obj)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} sized[] = {
+		{ "berth_ct_v1", offsetof(struct dp_sizes, ct_max) },
+		{ "berth_nat_v1", offsetof(struct dp_sizes, nat_max) },
+	};
+
+	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, sized[i].name);
+		uint32_t n = *(const uint32_t *)((const char *)&dp_load_sizes + sized[i].off);
+
+		if (m && n && bpf_map__set_max_entries(m, n))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 DEFINE_DP_LOAD(endpoint, berth_tc_endpoint_ingress, PROG_PIN)
 DEFINE_DP_LOAD(dns, berth_tc_dns_lo, DNS_PROG_PIN)
+DEFINE_DP_LOAD(uplink, berth_tc_uplink_ingress, UPLINK_PROG_PIN)
 
 /* The pinned program @pin, loaded first when absent. */
 static int prog_get(const char *dir, const char *pin, int (*load)(const char *dir))
@@ -76,7 +104,7 @@ static int prog_get(const char *dir, const char *pin, int (*load)(const char *di
 	return err ? err : pin_get(dir, pin);
 }
 
-int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
+int dp_open(struct dp *dp, const char *pin_dir, const struct dp_sizes *sizes, bool verbose)
 {
 	static const struct {
 		const char *name;
@@ -88,10 +116,16 @@ int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
 		{ "berth_ip_v1", offsetof(struct dp, ip_fd) },
 		{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
 		{ "berth_dns_v1", offsetof(struct dp, dns_fd) },
+		{ "berth_cfg_v1", offsetof(struct dp, cfg_fd) },
+		{ "berth_subnet_v1", offsetof(struct dp, subnet_fd) },
+		{ "berth_ct_v1", offsetof(struct dp, ct_fd) },
+		{ "berth_nat_v1", offsetof(struct dp, nat_fd) },
+		{ "berth_policy_v1", offsetof(struct dp, policy_fd) },
 	};
 	int err;
 
 	dp_verbose = verbose;
+	dp_load_sizes = sizes ? *sizes : (struct dp_sizes){ BERTH_CT_DEFAULT, BERTH_NAT_DEFAULT };
 	libbpf_set_print(print_libbpf);
 	memset(dp, -1, sizeof(*dp));
 	err = bpffs_ensure();
@@ -106,6 +140,12 @@ int dp_open(struct dp *dp, const char *pin_dir, bool verbose)
 	dp->dns_prog_fd = prog_get(pin_dir, DNS_PROG_PIN, dp_load_dns);
 	if (dp->dns_prog_fd < 0) {
 		err = dp->dns_prog_fd;
+		dp_close(dp);
+		return err;
+	}
+	dp->uplink_prog_fd = prog_get(pin_dir, UPLINK_PROG_PIN, dp_load_uplink);
+	if (dp->uplink_prog_fd < 0) {
+		err = dp->uplink_prog_fd;
 		dp_close(dp);
 		return err;
 	}
@@ -131,17 +171,65 @@ void dp_close(struct dp *dp)
 	memset(dp, -1, sizeof(*dp));
 }
 
-int dp_attach(const struct dp *dp, int ifindex)
+static int tc_ingress_attach(int prog_fd, int ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BERTH_TC_HANDLE, .priority = BERTH_TC_PRIO,
-		    .prog_fd = dp->prog_fd, .flags = BPF_TC_F_REPLACE);
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int err;
 
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&hook, &opts);
+}
+
+int dp_attach(const struct dp *dp, int ifindex)
+{
+	return tc_ingress_attach(dp->prog_fd, ifindex);
+}
+
+int dp_attach_uplink(const struct dp *dp, int ifindex)
+{
+	return tc_ingress_attach(dp->uplink_prog_fd, ifindex);
+}
+
+int dp_detach_uplink(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BERTH_TC_HANDLE, .priority = BERTH_TC_PRIO);
+	int err;
+
+	/* only berth's own filter: the clsact qdisc and others' filters stay */
+	err = bpf_tc_detach(&hook, &opts);
+	return err == -ENOENT || err == -ENODEV ? 0 : err;
+}
+
+int dp_map_size(int map_fd, uint32_t *max_entries)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return -errno;
+	*max_entries = info.max_entries;
+	return 0;
+}
+
+int dp_map_count(int map_fd, size_t key_size, uint64_t *count)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	*count = 0;
+	while (!bpf_map_get_next_key(map_fd, prev, next)) {
+		(*count)++;
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+	return errno == ENOENT ? 0 : -errno;
 }
 
 int dp_attach_lo(const struct dp *dp, int netns_fd)

@@ -9,6 +9,7 @@
 #define BERTH_DP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <berth/drop.h>
@@ -21,12 +22,31 @@
 struct dp {
 	int prog_fd;		/* endpoint: tc ingress of host-side veths */
 	int dns_prog_fd;	/* dns: tc egress of lo inside endpoints */
+	int uplink_prog_fd;	/* uplink: tc ingress of the uplink */
 	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd, dns_fd;
+	int cfg_fd, subnet_fd, ct_fd, nat_fd, policy_fd;
 };
 
-/* Open the pinned datapath under @pin_dir, loading and pinning it when absent. */
-int dp_open(struct dp *dp, const char *pin_dir, bool verbose);
+/* Sizes of the maps sized per instance (0: the default). */
+struct dp_sizes {
+	uint32_t ct_max;	/* berth_ct_v1 */
+	uint32_t nat_max;	/* berth_nat_v1 */
+};
+
+/*
+ * Open the pinned datapath under @pin_dir, loading and pinning it when
+ * absent, with maps of @sizes (NULL: defaults). Maps already pinned keep
+ * their size: compare with dp_map_size().
+ */
+int dp_open(struct dp *dp, const char *pin_dir, const struct dp_sizes *sizes, bool verbose);
 void dp_close(struct dp *dp);
+
+/* tc ingress on the uplink; detaching removes berth's filter alone */
+int dp_attach_uplink(const struct dp *dp, int ifindex);
+int dp_detach_uplink(int ifindex);
+/* A map's max_entries, and how many entries it holds (a walk of its keys). */
+int dp_map_size(int map_fd, uint32_t *max_entries);
+int dp_map_count(int map_fd, size_t key_size, uint64_t *count);
 
 /* tc ingress on a host-side veth (clsact created if missing) */
 int dp_attach(const struct dp *dp, int ifindex);

@@ -612,7 +612,7 @@ int do_stats(struct cli *c)
 		json_object_put(st);
 		return rc;
 	}
-	err = dp_open(&dp, in.pin_dir, c->verbose > 0);
+	err = dp_open(&dp, in.pin_dir, NULL, c->verbose > 0);
 	instance_close(&in);
 	if (err) {
 		json_object_put(st);
