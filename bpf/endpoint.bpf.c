@@ -2,17 +2,22 @@
 /*
  * tc ingress of every host-side veth: the packets an endpoint sends.
  *
- *   parse → anti-spoofing → ARP responder | same-network forwarding |
- *   gateway traffic → out: count the verdict
+ *   parse → anti-spoofing → ARP responder | same-network forwarding (policy) |
+ *   gateway traffic (host, peer, or masquerade out) → count the verdict
  *
  * Same-network frames go straight into the peer's namespace with
- * bpf_redirect_peer(); frames to the gateway MAC go to the host stack unless
- * they are addressed to another network's endpoint or leave an internal one.
+ * bpf_redirect_peer(); frames to the gateway MAC go to the host stack when
+ * addressed to the host, out through the uplink (masqueraded) when addressed
+ * beyond berth's subnets, and nowhere when addressed to another network or
+ * leaving an internal one. Flows to services named as `to` in a policy rule
+ * are admitted by the rules and tracked in conntrack.
  */
 #include "lib/common.h"
 #include "lib/arp.h"
 #include "lib/counters.h"
+#include "lib/flow.h"
 #include "lib/maps.h"
+#include "lib/nat.h"
 #include "lib/parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,7 +25,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Load-time: record each redirect in berth_redir_v1 (BPF_PROG_TEST_RUN reads it). */
 const volatile bool cfg_record_redirect = false;
 
-static __always_inline int redirect(__u32 ifindex, bool peer)
+static __always_inline void record_redirect(__u32 ifindex, bool peer)
 {
 	if (cfg_record_redirect) {
 		__u32 zero = 0;
@@ -31,12 +36,87 @@ static __always_inline int redirect(__u32 ifindex, bool peer)
 			r->peer = peer;
 		}
 	}
+}
+
+static __always_inline int redirect(__u32 ifindex, bool peer)
+{
+	record_redirect(ifindex, peer);
 	return peer ? bpf_redirect_peer(ifindex, 0) : bpf_redirect(ifindex, 0);
+}
+
+/* Where a passing packet goes. */
+enum how {
+	HOW_STACK = 0,		/* TC_ACT_OK: the host stack */
+	HOW_PEER,		/* bpf_redirect_peer(target): into an endpoint */
+	HOW_EGRESS,		/* bpf_redirect(target): out of an interface, MACs set */
+	HOW_NEIGH,		/* bpf_redirect_neigh(target): out, the kernel resolves the next hop */
+};
+
+struct out {
+	__u32 target;
+	enum how how;
+};
+
+/*
+ * Policy for a packet between endpoints of one network. Flows to a guarded
+ * service are admitted by the rules once and tracked; packets of tracked
+ * flows are re-checked when the policy revision moves. Untouched otherwise.
+ */
+static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
+					const struct berth_ep *ep, const struct berth_cfg *cfg,
+					__u32 ifindex)
+{
+	struct berth_ip_key dk = { .ip = iph->daddr };
+	struct berth_ct_key found;
+	const struct berth_ip *dst;
+	struct berth_ct *ct;
+	struct flow f = {};
+	__u32 rev, to_id;
+	bool gdst;
+	int reply, ret;
+
+	if (!cfg || !(cfg->flags & BERTH_CFG_POLICY))
+		return 0;
+	rev = cfg->policy_rev;
+	dst = bpf_map_lookup_elem(&berth_ip_v1, &dk);
+	to_id = dst ? dst->identity : 0;
+	gdst = policy_guarded(rev, to_id);
+	if (!gdst && !policy_guarded(rev, ep->identity))
+		return 0;
+	ret = parse_flow(c, iph, &f);
+	if (ret < 0)
+		return gdst ? ret : 0;
+	ct = ct_lookup(&f, &reply, &found);
+	if (ct) {
+		if (ct->policy_rev != rev) {
+			/* the rules moved: the flow stays if its opening direction still may */
+			__u32 from = reply ? to_id : ep->identity;
+			__u32 to = reply ? ep->identity : to_id;
+
+			if (!policy_allows(rev, from, to, found.proto, found.dport)) {
+				bpf_map_delete_elem(&berth_ct_v1, &found);
+				return -BERTH_DROP_POLICY;
+			}
+			ct->policy_rev = rev;
+		}
+		ct_touch(ct, &f, reply);
+		return 0;
+	}
+	if (!gdst)
+		return 0;	/* a guarded service opening a flow to one that is not */
+	if (!policy_allows(rev, ep->identity, to_id, f.key.proto, f.key.dport))
+		return -BERTH_DROP_POLICY;
+	{
+		struct berth_ct v = { .flags = BERTH_CT_POLICY };
+
+		ct_init(&v, &f, ifindex, ep->slot, rev);
+		return ct_create(&f.key, &v);
+	}
 }
 
 /* Frames to another endpoint's MAC on this network. */
 static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep,
-				  const struct berth_net *net, __u32 *target)
+				  const struct berth_net *net, struct out *o)
 {
 	struct berth_fdb_key key = { .net_id = ep->net_id };
 	struct berth_fdb *fdb;
@@ -48,32 +128,147 @@ static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep,
 	fdb = bpf_map_lookup_elem(&berth_fdb_v1, &key);
 	if (!fdb)
 		return -BERTH_DROP_NO_FDB;
-	*target = fdb->ifindex;
+	o->target = fdb->ifindex;
+	o->how = HOW_PEER;
 	return BERTH_PASS_FORWARD;
 }
 
-/* Frames to the gateway MAC: routed by the host, within what isolation allows. */
-static __always_inline int fwd_gateway(struct iphdr *iph, const struct berth_ep *ep,
-				       const struct berth_net *net)
+/*
+ * Out through the uplink: masqueraded to its address with a source port of
+ * berth's range, the next hop from bpf_fib_lookup. Replies come back through
+ * the uplink's program. Destinations the host owns go to the stack.
+ */
+static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c,
+				     struct iphdr *iph, const struct berth_ep *ep,
+				     const struct berth_cfg *cfg, struct out *o)
 {
-	struct berth_ip_key key = { .ip = iph->daddr };
+	struct bpf_fib_lookup fib = {};
+	struct berth_ct *ct;
+	struct flow f = {};
+	__be32 nat_addr;
+	__be16 nat_port;
+	int ret;
+	long rc;
+
+	if (!cfg || !(cfg->flags & BERTH_CFG_UPLINK))
+		return BERTH_PASS_ROUTED;	/* no uplink: routed by the host, unchanged */
+	ret = parse_flow(c, iph, &f);
+	fib.family = AF_INET;
+	fib.tos = iph->tos;
+	fib.l4_protocol = iph->protocol;
+	fib.tot_len = bpf_ntohs(iph->tot_len);
+	fib.ipv4_src = iph->saddr;
+	fib.ipv4_dst = iph->daddr;
+	fib.ifindex = skb->ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return BERTH_PASS_STACK;	/* an address of the host */
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return -BERTH_DROP_TOO_BIG;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return -BERTH_DROP_NO_ROUTE;
+	if (ret < 0)
+		return ret;
+	if (f.key.proto != BERTH_PROTO_TCP && f.key.proto != BERTH_PROTO_UDP &&
+	    !(f.key.proto == BERTH_PROTO_ICMP && f.icmp_type == ICMP_ECHO))
+		return -BERTH_DROP_CT_INVALID;	/* nothing to translate it by */
+
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
+	if (!ct) {
+		struct berth_ct v = { .flags = BERTH_CT_SNAT, .nat_addr = cfg->uplink_ip };
+		struct berth_ct_key nk;
+
+		if (f.key.proto == BERTH_PROTO_TCP && (f.tcp_flags & BERTH_TCP_RST))
+			return -BERTH_DROP_CT_INVALID;
+		ret = snat_alloc(&f.key, cfg, &v.nat_port);
+		if (ret < 0)
+			return ret;
+		ct_init(&v, &f, skb->ifindex, ep->slot, cfg->policy_rev);
+		ret = ct_create(&f.key, &v);
+		snat_key(&nk, &f.key, &v);
+		if (ret < 0) {
+			bpf_map_delete_elem(&berth_nat_v1, &nk);
+			return ret;
+		}
+		ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
+		if (!ct || ct->nat_port != v.nat_port)	/* another CPU won the race */
+			bpf_map_delete_elem(&berth_nat_v1, &nk);
+		if (!ct)
+			return -BERTH_DROP_CT_FULL;
+	} else {
+		ct_touch(ct, &f, 0);
+	}
+	if (!(ct->flags & BERTH_CT_SNAT))
+		return -BERTH_DROP_CT_INVALID;
+	nat_addr = ct->nat_addr;
+	nat_port = ct->nat_port;
+
+	ret = rewrite_port(skb, &f, false, f.key.sport, nat_port);
+	if (!ret)
+		ret = rewrite_addr(skb, &f, false, f.key.saddr, nat_addr);
+	if (!ret)
+		ret = dec_ttl(skb);
+	if (ret < 0)
+		return ret;
+	o->target = fib.ifindex;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		o->how = HOW_NEIGH;
+		return BERTH_PASS_SNAT;
+	}
+	ret = set_macs(skb, fib.dmac, fib.smac);
+	if (ret < 0)
+		return ret;
+	o->how = HOW_EGRESS;
+	return BERTH_PASS_SNAT;
+}
+
+/*
+ * Frames to the gateway MAC: to the host's addresses, to a peer, or out
+ * through the uplink; never to another network (only its gateway, an
+ * address of the host), and never out of an internal one.
+ */
+static __always_inline int fwd_gateway(struct __sk_buff *skb, struct hdr_cursor *c,
+				       struct iphdr *iph, const struct berth_ep *ep,
+				       const struct berth_net *net, const struct berth_cfg *cfg,
+				       struct out *o)
+{
+	__be32 daddr = iph->daddr;
+	struct berth_ip_key key = { .ip = daddr };
+	struct berth_subnet_key sk = { .prefixlen = 32, .addr = daddr };
+	const struct berth_net *dn;
 	struct berth_ip *dst;
+	__u32 *dnet;
+	int ret;
 
 	dst = bpf_map_lookup_elem(&berth_ip_v1, &key);
 	if (dst && dst->net_id != ep->net_id)
 		return -BERTH_DROP_ISOLATION;
-	if (dst && (net->flags & BERTH_NET_NO_ICC))
-		return -BERTH_DROP_ICC;	/* a peer by way of the gateway is still a peer */
-	if ((net->flags & BERTH_NET_INTERNAL) && iph->daddr != net->gateway &&
-	    (iph->daddr & net->mask) != net->subnet)
+	if (dst) {
+		if (net->flags & BERTH_NET_NO_ICC)
+			return -BERTH_DROP_ICC;	/* a peer by way of the gateway is still a peer */
+		ret = policy_check(c, iph, ep, cfg, skb->ifindex);
+		return ret < 0 ? ret : BERTH_PASS_STACK;
+	}
+	if ((daddr & net->mask) == net->subnet)
+		return BERTH_PASS_STACK;	/* the gateway, or an address nobody holds */
+	if (net->flags & BERTH_NET_INTERNAL)
 		return -BERTH_DROP_INTERNAL;
-	return BERTH_PASS_STACK;
+	dnet = bpf_map_lookup_elem(&berth_subnet_v1, &sk);
+	if (dnet) {
+		/* another network: its gateway is an address of the host, the rest is not ours */
+		dn = bpf_map_lookup_elem(&berth_net_v1, dnet);
+		if (dn && daddr == dn->gateway)
+			return BERTH_PASS_STACK;
+		return -BERTH_DROP_ISOLATION;
+	}
+	return route_out(skb, c, iph, ep, cfg, o);
 }
 
-static __always_inline int handle_ipv4(struct hdr_cursor *c, struct ethhdr *eth,
-				       const struct berth_ep *ep, const struct berth_net *net,
-				       __u32 *target)
+static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor *c,
+				       struct ethhdr *eth, const struct berth_ep *ep,
+				       const struct berth_net *net, struct out *o)
 {
+	const struct berth_cfg *cfg = cfg_get();
 	struct iphdr *iph;
 	int ret;
 
@@ -85,8 +280,12 @@ static __always_inline int handle_ipv4(struct hdr_cursor *c, struct ethhdr *eth,
 	if (mac_is_multicast(eth->h_dest))
 		return -BERTH_DROP_BROADCAST;
 	if (mac_eq(eth->h_dest, ep->host_mac))
-		return fwd_gateway(iph, ep, net);
-	return fwd_l2(eth, ep, net, target);
+		return fwd_gateway(skb, c, iph, ep, net, cfg, o);
+	ret = fwd_l2(eth, ep, net, o);
+	if (ret < 0)
+		return ret;
+	ret = policy_check(c, iph, ep, cfg, skb->ifindex);
+	return ret < 0 ? ret : BERTH_PASS_FORWARD;
 }
 
 SEC("tc")
@@ -95,7 +294,8 @@ int berth_tc_endpoint_ingress(struct __sk_buff *skb)
 	struct hdr_cursor c = { .pos = (void *)(long)skb->data,
 				.end = (void *)(long)skb->data_end };
 	__u32 ifindex = skb->ifindex;	/* at tc ingress: the host-side veth */
-	__u32 slot = 0, target = 0, net_id;
+	struct out o = { 0 };
+	__u32 slot = 0, net_id;
 	const struct berth_net *net;
 	const struct berth_ep *ep;
 	struct ethhdr *eth;
@@ -128,7 +328,7 @@ int berth_tc_endpoint_ingress(struct __sk_buff *skb)
 		ret = arp_handle(&c, eth, ep, net);
 		break;
 	case ETH_P_IP:
-		ret = handle_ipv4(&c, eth, ep, net, &target);
+		ret = handle_ipv4(skb, &c, eth, ep, net, &o);
 		break;
 	default:
 		ret = -BERTH_DROP_ETHERTYPE;
@@ -139,12 +339,17 @@ out:
 	count_verdict(slot, ret < 0 ? (__u32)-ret : (__u32)ret, skb->len);
 	if (ret < 0)
 		return TC_ACT_SHOT;
-	switch (ret) {
-	case BERTH_PASS_FORWARD:
-		return redirect(target, /* peer */ true);
-	case BERTH_PASS_ARP_REPLY:
+	if (ret == BERTH_PASS_ARP_REPLY)
 		/* back out of the veth it came in on: into the asking endpoint */
 		return redirect(ifindex, /* peer */ false);
+	switch (o.how) {
+	case HOW_PEER:
+		return redirect(o.target, /* peer */ true);
+	case HOW_EGRESS:
+		return redirect(o.target, /* peer */ false);
+	case HOW_NEIGH:
+		record_redirect(o.target, false);
+		return bpf_redirect_neigh(o.target, NULL, 0, 0);
 	default:
 		return TC_ACT_OK;
 	}

@@ -1,12 +1,208 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* tc ingress of the uplink: placeholder until the NAT core lands. */
+/*
+ * tc ingress of the uplink: what arrives from outside.
+ *
+ *   to 127.0.0.0/8 or an endpoint subnet → drop, counted
+ *   a reply of a masqueraded flow        → translated back, into its endpoint
+ *   an ICMP error about such a flow      → translated back, into its endpoint
+ *   everything else (the host's own)     → untouched, uncounted
+ */
 #include "lib/common.h"
+#include "lib/counters.h"
+#include "lib/flow.h"
 #include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Load-time: record each redirect in berth_redir_v1 (BPF_PROG_TEST_RUN reads it). */
+const volatile bool cfg_record_redirect = false;
+
+#define ICMP_CSUM_OFF(l4off)	((l4off) + 2)
+#define ICMP_INNER_OFF(l4off)	((l4off) + 8)	/* the quoted IP header */
+
+/* A verdict that stays with the host: nothing counted, nothing changed. */
+#define HOST_TRAFFIC	0
+
+/* The endpoint a translated packet goes to: its MACs, then into its namespace. */
+static __always_inline int deliver(struct __sk_buff *skb, __u32 ifindex)
+{
+	const struct berth_ep *ep = bpf_map_lookup_elem(&berth_ep_v1, &ifindex);
+	int ret;
+
+	if (!ep)
+		return -BERTH_DROP_UNKNOWN_EP;
+	ret = dec_ttl(skb);
+	if (ret < 0)
+		return ret;
+	return set_macs(skb, ep->mac, ep->host_mac);
+}
+
+/* A reply of a masqueraded flow: back to the endpoint's address and port. */
+static __always_inline int reply_nat(struct __sk_buff *skb, struct flow *f, __u32 *ifindex,
+				     __u32 *slot)
+{
+	struct berth_nat *nat;
+	struct berth_ct *ct;
+	struct berth_ct_key k;
+
+	nat = bpf_map_lookup_elem(&berth_nat_v1, &f->key);
+	if (!nat)
+		return HOST_TRAFFIC;
+	k = nat->ct;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct)
+		return HOST_TRAFFIC;	/* collected a moment ago: the GC takes the NAT entry too */
+	*ifindex = ct->ifindex;
+	*slot = ct->slot;
+	ct_touch(ct, f, 1);
+	/* echo replies carry the identifier where the request had it */
+	if (rewrite_port(skb, f, true, f->key.dport, k.sport) < 0 ||
+	    rewrite_addr(skb, f, true, f->key.daddr, k.saddr) < 0)
+		return -BERTH_DROP_REWRITE;
+	return BERTH_PASS_RNAT;
+}
+
+/*
+ * An ICMP error (unreachable, fragmentation needed, time exceeded) quoting a
+ * packet of a masqueraded flow: the quoted source and the outer destination
+ * go back to the endpoint's, so its stack matches the error to its socket.
+ * Changing the quoted address together with the quoted IP checksum leaves
+ * the ICMP checksum as it was; the quoted port moves it.
+ */
+static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f, __u32 *ifindex,
+					  __u32 *slot)
+{
+	__u32 inner = ICMP_INNER_OFF(f->l4off), inner_l4 = inner + 20;
+	struct berth_ct_key nk = {}, k;
+	struct iphdr iph;
+	struct berth_nat *nat;
+	struct berth_ct *ct;
+	__be16 ports[4];	/* the quoted L4 header's first 8 bytes */
+	__be16 at_port, from_port, to_port;
+	__u32 port_off;
+
+	if (bpf_skb_load_bytes(skb, inner, &iph, sizeof(iph)) ||
+	    bpf_skb_load_bytes(skb, inner_l4, ports, sizeof(ports)))
+		return HOST_TRAFFIC;	/* too short to be about a flow of ours */
+	if (iph.version != 4 || iph.ihl != 5)
+		return HOST_TRAFFIC;
+	nk.saddr = iph.daddr;
+	nk.daddr = iph.saddr;
+	nk.proto = iph.protocol;
+	switch (iph.protocol) {
+	case BERTH_PROTO_TCP:
+	case BERTH_PROTO_UDP:
+		nk.sport = ports[1];
+		nk.dport = ports[0];
+		port_off = inner_l4;
+		break;
+	case BERTH_PROTO_ICMP:
+		if (((__u8 *)ports)[0] != ICMP_ECHO)
+			return HOST_TRAFFIC;
+		nk.dport = ports[2];	/* the quoted request's identifier */
+		port_off = inner_l4 + 4;
+		break;
+	default:
+		return HOST_TRAFFIC;
+	}
+	nat = bpf_map_lookup_elem(&berth_nat_v1, &nk);
+	if (!nat)
+		return HOST_TRAFFIC;
+	k = nat->ct;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct)
+		return HOST_TRAFFIC;
+	*ifindex = ct->ifindex;
+	*slot = ct->slot;
+	at_port = nk.dport;
+	from_port = at_port;
+	to_port = k.sport;
+
+	/* quoted source address, with the quoted IP checksum */
+	if (bpf_l3_csum_replace(skb, inner + 10, iph.saddr, k.saddr, 4) ||
+	    bpf_skb_store_bytes(skb, inner + 12, &k.saddr, 4, 0))
+		return -BERTH_DROP_REWRITE;
+	/* quoted source port (or echo identifier), with the ICMP checksum */
+	if (from_port != to_port &&
+	    (bpf_l4_csum_replace(skb, ICMP_CSUM_OFF(f->l4off), from_port, to_port, 2) ||
+	     bpf_skb_store_bytes(skb, port_off, &to_port, 2, 0)))
+		return -BERTH_DROP_REWRITE;
+	/* outer destination: the IP checksum alone (ICMP has no pseudo header) */
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, f->key.daddr, k.saddr, 4) ||
+	    bpf_skb_store_bytes(skb, IP_DADDR_OFF, &k.saddr, 4, 0))
+		return -BERTH_DROP_REWRITE;
+	return BERTH_PASS_ICMP_ERROR;
+}
+
+static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor *c,
+				       __u32 *ifindex, __u32 *slot)
+{
+	struct berth_subnet_key sk = { .prefixlen = 32 };
+	const struct berth_cfg *cfg;
+	struct flow f = {};
+	struct iphdr *iph;
+	int ret;
+
+	ret = parse_iphdr(c, &iph);
+	if (ret < 0)
+		return HOST_TRAFFIC;	/* the host's stack judges what berth cannot parse */
+	/* CVE-2020-8558's class: nothing from the wire reaches loopback addresses */
+	if ((iph->daddr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000))
+		return -BERTH_DROP_WIRE_LOOPBACK;
+	sk.addr = iph->daddr;
+	if (bpf_map_lookup_elem(&berth_subnet_v1, &sk))
+		return -BERTH_DROP_WIRE_ENDPOINT;
+	cfg = cfg_get();
+	if (!cfg || !(cfg->flags & BERTH_CFG_UPLINK) || iph->daddr != cfg->uplink_ip)
+		return HOST_TRAFFIC;
+	ret = parse_flow(c, iph, &f);
+	if (ret < 0)
+		return HOST_TRAFFIC;	/* fragments and short headers: the host's, or no flow's */
+	switch (f.key.proto) {
+	case BERTH_PROTO_TCP:
+	case BERTH_PROTO_UDP:
+		return reply_nat(skb, &f, ifindex, slot);
+	case BERTH_PROTO_ICMP:
+		if (f.icmp_type == ICMP_ECHOREPLY)
+			return reply_nat(skb, &f, ifindex, slot);
+		if (f.icmp_type == ICMP_DEST_UNREACH || f.icmp_type == ICMP_TIME_EXCEEDED)
+			return icmp_error_nat(skb, &f, ifindex, slot);
+		return HOST_TRAFFIC;
+	default:
+		return HOST_TRAFFIC;
+	}
+}
 
 SEC("tc")
 int berth_tc_uplink_ingress(struct __sk_buff *skb)
 {
-	return TC_ACT_OK;
+	struct hdr_cursor c = { .pos = (void *)(long)skb->data,
+				.end = (void *)(long)skb->data_end };
+	__u32 slot = BERTH_SLOT_UPLINK, target = 0;
+	struct ethhdr *eth;
+	int ret;
+
+	if (parse_ethhdr(&c, &eth) != ETH_P_IP)
+		return TC_ACT_OK;
+	ret = handle_ipv4(skb, &c, &target, &slot);
+	if (ret == HOST_TRAFFIC)
+		return TC_ACT_OK;
+	if (ret > 0)
+		ret = deliver(skb, target) ?: ret;
+	count_verdict(ret < 0 ? BERTH_SLOT_UPLINK : slot, ret < 0 ? (__u32)-ret : (__u32)ret,
+		      skb->len);
+	if (ret < 0)
+		return TC_ACT_SHOT;
+	if (cfg_record_redirect) {
+		__u32 zero = 0;
+		struct berth_redir *r = bpf_map_lookup_elem(&berth_redir_v1, &zero);
+
+		if (r) {
+			r->ifindex = target;
+			r->peer = 1;
+		}
+	}
+	return bpf_redirect_peer(target, 0);
 }

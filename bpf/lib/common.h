@@ -20,6 +20,9 @@
 #define ARPOP_REQUEST	1
 #define ARPOP_REPLY	2
 
+#define AF_INET		2
+#define EEXIST		17	/* errno, as map updates return it */
+
 #define TC_ACT_OK	0
 #define TC_ACT_SHOT	2
 #define TC_ACT_REDIRECT	7

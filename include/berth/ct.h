@@ -69,10 +69,17 @@ static inline __u8 berth_ct_tcp_next(__u8 state, __u8 tcp_flags, int reply, __u8
 	}
 	if (tcp_flags & BERTH_TCP_FIN) {
 		*flags |= reply ? BERTH_CT_FIN_REPLY : BERTH_CT_FIN_ORIG;
+		/*
+		 * After a RST only a new SYN reopens the tuple: a FIN still in
+		 * flight must not move it to TIME_WAIT's longer timeout (as in
+		 * Linux conntrack, where CLOSE stays CLOSE on FIN).
+		 */
+		if (state == BERTH_CT_CLOSE)
+			return state;
 		if ((*flags & (BERTH_CT_FIN_ORIG | BERTH_CT_FIN_REPLY)) ==
 		    (BERTH_CT_FIN_ORIG | BERTH_CT_FIN_REPLY))
 			return BERTH_CT_TIME_WAIT;
-		return state == BERTH_CT_CLOSE ? state : BERTH_CT_FIN_WAIT;
+		return BERTH_CT_FIN_WAIT;
 	}
 	if (tcp_flags & BERTH_TCP_ACK) {
 		if (state == BERTH_CT_SYN_RECV && !reply)

@@ -45,6 +45,7 @@ enum berth_reason {
 	BERTH_DROP_TTL = 85,		/* TTL exhausted while routing */
 	BERTH_DROP_CT_INVALID = 86,	/* a packet no flow can begin with (a stray RST) */
 	BERTH_DROP_REWRITE = 87,	/* the kernel refused a header rewrite */
+	BERTH_DROP_TOO_BIG = 88,	/* larger than the outgoing interface's MTU */
 
 	BERTH_REASON_MAX = 96,
 };
@@ -85,6 +86,7 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_DROP_TTL: return "drop_ttl";
 	case BERTH_DROP_CT_INVALID: return "drop_conntrack_invalid";
 	case BERTH_DROP_REWRITE: return "drop_rewrite";
+	case BERTH_DROP_TOO_BIG: return "drop_too_big";
 	default: return 0;	/* no name: not a reason */
 	}
 }
