@@ -120,8 +120,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(ASAN_LIB)
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS)
 	$(call msg,CC-BPFT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -O1 -g $(SAN) $(WARN) $(DEPFLAGS) -o $@ $(filter %.c %.o,$^) \
 		$(PKG_LIBS) -lcmocka
+
+# the conntrack GC against real maps: the collector alone, with the sanitizers
+$(BUILD)/tests/bpf/test_ctgc: $(BUILD)/asan/user/agent/ctgc.o
 
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call msg,CC-FUZZ,$@)

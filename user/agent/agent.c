@@ -4,14 +4,15 @@
  * a TCP socket inside every endpoint (opened there with setns, so the socket
  * itself says who asks), TCP connections, one socket per forwarded query (in
  * the host namespace, connected to the upstream so the kernel drops replies
- * from anyone else), the API socket, an inotify watch on state.json, and a
- * one-second tick for timeouts.
+ * from anyone else), the API socket, an inotify watch on state.json, a
+ * one-second tick for timeouts, and the conntrack GC's timer.
  */
 #include "agent.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -35,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctgc.h"
 #include "dns.h"
 #include "instance.h"
 #include "names.h"
@@ -51,7 +53,7 @@
 #define BERTH_AGENT_MAX_EPS 8192	/* as many as the datapath holds */
 
 enum src_kind { SRC_UDP, SRC_TCP_LISTEN, SRC_TCP_CONN, SRC_FWD, SRC_API, SRC_INOTIFY, SRC_TICK,
-		SRC_SIGNAL };
+		SRC_SIGNAL, SRC_CT_GC };
 
 struct src {
 	enum src_kind kind;
@@ -113,7 +115,9 @@ struct agent {
 	int n_fwds;
 	struct sockaddr_in upstreams[MAX_UPSTREAMS];
 	int n_upstreams;
-	struct src api, ino, tick, sig;
+	struct src api, ino, tick, sig, ct_gc;
+	struct ct_gc_state gc;	/* orphaned NAT entries from the last GC pass */
+	int gc_err;		/* the last pass's failure, said once until it changes */
 	bool stop;
 	bool echo;		/* log to stderr too: in the foreground, unless stderr is the log */
 	int lock_fd;		/* agent.lock, held while this agent runs */
@@ -835,6 +839,72 @@ static void tick(struct agent *a)
 	}
 }
 
+/*
+ * Seconds between conntrack GC passes: CT_GC_INTERVAL_S, or
+ * BERTH_CT_GC_INTERVAL for tests that cannot wait.
+ */
+static unsigned int ct_gc_interval(struct agent *a)
+{
+	const char *env = getenv("BERTH_CT_GC_INTERVAL");
+	unsigned long s;
+	char *end;
+
+	if (!env || !*env)
+		return CT_GC_INTERVAL_S;
+	errno = 0;
+	s = strtoul(env, &end, 10);
+	if (errno || *end || s < 1 || s > 86400) {
+		alog(a, LOG_WARN, "BERTH_CT_GC_INTERVAL=%s is not 1..86400 seconds; using %u", env,
+		     CT_GC_INTERVAL_S);
+		return CT_GC_INTERVAL_S;
+	}
+	return (unsigned int)s;
+}
+
+/*
+ * One conntrack GC pass over the instance's pinned maps, opened afresh each
+ * time: an instance without a datapath yet (or one `up` re-created) is no
+ * error, and the agent never loads or pins anything itself.
+ */
+static void ct_gc_tick(struct agent *a)
+{
+	char pin_dir[600];
+	struct ct_gc_stats st;
+	struct ct_maps m;
+	uint64_t exp;
+	int err;
+
+	if (read(a->ct_gc.fd, &exp, sizeof(exp)) < 0)
+		exp = 0;
+	snprintf(pin_dir, sizeof(pin_dir), BERTH_PIN_DIR "/%s", a->o->instance);
+	err = ct_maps_open(&m, pin_dir);
+	if (!err) {
+		err = ct_gc(&m, &a->gc, ct_clock_ns(), &st);
+		ct_maps_close(&m);
+	}
+	if (err) {
+		if (err != a->gc_err) {
+			if (err == -ENOENT)
+				alog(a, LOG_DEBUG, "conntrack GC: no maps pinned under %s yet",
+				     pin_dir);
+			else
+				alog(a, LOG_WARN, "conntrack GC over %s: %s", pin_dir,
+				     strerror(-err));
+		}
+		if (err == -ENOENT)
+			ct_gc_state_free(&a->gc);	/* those maps are gone */
+		a->gc_err = err;
+		return;
+	}
+	a->gc_err = 0;
+	alog(a, st.expired || st.orphans ? LOG_INFO : LOG_DEBUG,
+	     "conntrack GC: removed %" PRIu64 " expired flows (%" PRIu64 " NAT entries with them)"
+	     " and %" PRIu64 " orphaned NAT entries; %" PRIu64 " flows and %" PRIu64
+	     " NAT entries left, %" PRIu64 " orphans pending%s",
+	     st.expired, st.nat, st.orphans, st.entries, st.nat_entries, st.pending,
+	     st.truncated ? "; the walk stopped at its bound, the next pass goes on" : "");
+}
+
 static int api_listen(struct agent *a)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -883,6 +953,12 @@ static int setup(struct agent *a)
 	if (a->tick.fd < 0 || timerfd_settime(a->tick.fd, 0, &its, NULL))
 		return -errno;
 	ep_add_fd(a, &a->tick, EPOLLIN);
+	its.it_interval.tv_sec = its.it_value.tv_sec = ct_gc_interval(a);
+	a->ct_gc = (struct src){ SRC_CT_GC,
+				 timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };
+	if (a->ct_gc.fd < 0 || timerfd_settime(a->ct_gc.fd, 0, &its, NULL))
+		return -errno;
+	ep_add_fd(a, &a->ct_gc, EPOLLIN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -999,6 +1075,9 @@ int agent_run(const struct agent_opts *o)
 			case SRC_TICK:
 				tick(&a);
 				break;
+			case SRC_CT_GC:
+				ct_gc_tick(&a);
+				break;
 			case SRC_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -1030,6 +1109,7 @@ int agent_run(const struct agent_opts *o)
 			socks_close(&a, &a.eps[i]);
 	free(a.eps);
 	names_free(&a.names);
+	ct_gc_state_free(&a.gc);
 	json_object_put(a.state);
 	if (a.log)
 		fclose(a.log);
