@@ -156,7 +156,12 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	fib.family = AF_INET;
 	fib.tos = iph->tos;
 	fib.l4_protocol = iph->protocol;
-	fib.tot_len = bpf_ntohs(iph->tot_len);
+	/*
+	 * A GSO packet's tot_len is the whole of it, not of the segments it
+	 * leaves as: with tot_len 0 the kernel checks the skb instead, and
+	 * passes GSO packets.
+	 */
+	fib.tot_len = skb->gso_size ? 0 : bpf_ntohs(iph->tot_len);
 	fib.ipv4_src = iph->saddr;
 	fib.ipv4_dst = iph->daddr;
 	fib.ifindex = skb->ifindex;
@@ -169,6 +174,8 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 		return -BERTH_DROP_NO_ROUTE;
 	if (ret < 0)
 		return ret;
+	if (iph->ttl <= 1)
+		return -BERTH_DROP_TTL;	/* before a flow and a port are taken for it */
 	if (f.key.proto != BERTH_PROTO_TCP && f.key.proto != BERTH_PROTO_UDP &&
 	    !(f.key.proto == BERTH_PROTO_ICMP && f.icmp_type == ICMP_ECHO))
 		return -BERTH_DROP_CT_INVALID;	/* nothing to translate it by */

@@ -86,6 +86,8 @@ static __always_inline void key_swap(struct berth_ct_key *dst, const struct bert
 	dst->sport = k->dport;
 	dst->dport = k->sport;
 	dst->proto = k->proto;
+	/* the pad is part of the hash key: a caller's uninitialised bytes would miss the flow */
+	dst->pad[0] = dst->pad[1] = dst->pad[2] = 0;
 }
 
 static __always_inline const struct berth_cfg *cfg_get(void)

@@ -112,7 +112,7 @@ BERTH_STATIC_ASSERT(sizeof(struct berth_dns_cfg) == 8, "berth_dns_cfg size");
 
 /* berth_subnet_v1 (LPM trie): endpoint subnets of every network → network id */
 struct berth_subnet_key {
-	__u32 prefixlen;	/* host order, 32 + mask length of the subnet */
+	__u32 prefixlen;	/* host order: the mask length (32 for a lookup) */
 	__be32 addr;		/* network order */
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_subnet_key) == 8, "berth_subnet_key size");

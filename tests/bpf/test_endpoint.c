@@ -1,51 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * berth_tc_endpoint_ingress through BPF_PROG_TEST_RUN, one table row per case:
- * { name, setup, packet in, verdict, packet out, redirect, counter }.
+ * { name, setup, packet in, verdict, packet out, redirect, counter, flows }.
+ * The runner, the checks and the namespace the programs run in: harness.h.
  *
- * The program runs in a private network namespace, whose lo (ifindex 1) plays
- * endpoint A's host-side veth; the other endpoints' ifindexes are only
- * recorded (cfg_record_redirect), never used. Nothing is pinned. Every map is
- * emptied before each row, then the row's topology is written:
+ * Most rows enter on lo (ifindex 1), which plays endpoint A's host-side veth;
+ * rows that B or D send enter on the veths b0 and d0. Other endpoints'
+ * ifindexes are only recorded (cfg_record_redirect), never used:
  *
  *   net 1  10.0.1.0/24 gw 10.0.1.1          net 2  10.0.2.0/24 gw 10.0.2.1, internal
  *     A  10.0.1.2  ifindex 1     slot 7       C  10.0.2.2  ifindex 1002  slot 9
  *     B  10.0.1.3  ifindex 1001  slot 8      (A2: A moved to net 2 as 10.0.2.3)
+ *     D  10.0.1.4  ifindex 1003  slot 10
  *
- * Every row checks the whole packet out (unchanged unless the row says how),
- * the redirect record (none unless the verdict is TC_ACT_REDIRECT), and that
- * berth_cnt_v1 holds exactly one (slot, reason) pair, counted once with the
- * frame's length. Needs root; without it (or without BPF) it prints SKIP and
- * exits 77, which tests/run.sh counts as skipped.
+ *   uplink up0 (ifindex 2001) 192.0.2.1, next hop 192.0.2.254; with CFG_UPLINK,
+ *   A's traffic beyond berth's subnets leaves masqueraded to 192.0.2.1 with a
+ *   source port of 61000-61099 (61000 alone with CFG_ONE_PORT).
+ *
+ *   policy (TOPO_POLICY, CFG_POLICY, revision 5): A is api, B web, D db; db is
+ *   guarded, api may reach it on TCP 5432 and 9000-9099.
  */
-#include <endian.h>
-#include <errno.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <cmocka.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/bpf.h>
-#include <linux/pkt_cls.h>
-
-#include <berth/drop.h>
-#include <berth/maps.h>
-
-#include "endpoint.skel.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define SKIP_EXIT 77 /* automake's "skipped" exit status; tests/run.sh knows it */
-
-#include "topology.h"
+#include "harness.h"
 
 #define UDP_DNS		   BE16(40000), BE16(53), BE16(8), 0x00, 0x00
 /* IPv4 + 8 bytes of UDP, checksums zero (the program does not read them) */
@@ -55,45 +30,48 @@
 #define IPV4_HDR(vihl, tot_len) vihl, 0x00, BE16(tot_len), 0x00, 0x00, 0x40, 0x00, 64, 17, \
 			   0x00, 0x00, IP_A, IP_B
 #define IPV4_NOPS	   0x01, 0x01, 0x01, 0x01 /* four NOP options: ihl 6 */
-#define IPV6_HDR(src_last, dst_last) 0x60, 0, 0, 0, BE16(0), 59, 255, \
-			   0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, src_last, \
-			   0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dst_last
 
-#define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ })
-#define PKT(...)   .in = BYTES(__VA_ARGS__), .in_len = sizeof(BYTES(__VA_ARGS__))
-#define OUT(...)   .out = BYTES(__VA_ARGS__), .out_len = sizeof(BYTES(__VA_ARGS__))
+/* A's flow to 93.184.216.34:80 (PRE_A_SYN) after the row: masqueraded, in @st */
+#define CT_A_OUT(st)                                                                              \
+	.ct_n = 1, .nat_n = 1,                                                                    \
+	.ct = { .key = TUPLE(TCP_P, IP_A, IP_OUT, 40000, 80), .state = (st),                      \
+		.flags = BERTH_CT_SNAT }
 
-/* Verdicts with their counter. */
-#define PASS(r)		   .verdict = TC_ACT_OK, .slot = SLOT_A, .reason = (r)
-#define DROP(r)		   .verdict = TC_ACT_SHOT, .slot = SLOT_A, .reason = (r)
-#define DROP_ON(s, r)	   .verdict = TC_ACT_SHOT, .slot = (s), .reason = (r)
-#define REDIRECT_PEER(ifx) .verdict = TC_ACT_REDIRECT, .redir = { (ifx), 1 }
-#define REDIRECT_EGRESS(ifx) .verdict = TC_ACT_REDIRECT, .redir = { (ifx), 0 }
-#define FORWARDED	   .slot = SLOT_A, .reason = BERTH_PASS_FORWARD
-#define ARP_REPLIED	   .slot = SLOT_A, .reason = BERTH_PASS_ARP_REPLY
+/* api's TCP flow 10.0.1.2:40000 → db 10.0.1.4:5432: its SYN, and its entry after the row */
+#define PRE_API_SYN                                                                               \
+	PRE(IFX_A, TC_ACT_REDIRECT, ETH(MAC_D, MAC_A, ETHERTYPE_IP),                              \
+	    IP4(40, 0, 64, TCP_P, IP_A, IP_D), TCP(40000, 5432, SYN))
+#define CT_API_DB(st, fl, rv)                                                                     \
+	.ct_n = 1,                                                                                \
+	.ct = { .key = TUPLE(TCP_P, IP_A, IP_D, 40000, 5432), .state = (st), .flags = (fl),       \
+		.rev = (rv) }
 
-enum topo {
-	TOPO_NET1,	/* A on net 1 (the default) */
-	TOPO_INTERNAL,	/* A on the internal net 2 as 10.0.2.3 */
-	TOPO_NO_EP,	/* nothing behind ifindex 1 */
-	TOPO_NET_GONE,	/* A refers to a network that is not there */
-	TOPO_NO_ICC,	/* net 1 with icc: false */
-};
+static void policy_rev_to(uint32_t rev)
+{
+	struct berth_cfg cfg;
 
-struct row {
-	const char *name;
-	enum topo topo;
-	const uint8_t *in;
-	size_t in_len;
-	size_t pad_to;		/* zero-pad the frame to this length */
-	size_t cut_to;		/* cut the frame to this length */
-	int verdict;
-	const uint8_t *out;	/* NULL: the packet leaves as it came */
-	size_t out_len;		/* the leading bytes .out replaces */
-	struct berth_redir redir;
-	uint32_t slot;
-	uint32_t reason;
-};
+	cfg_read(&cfg);
+	cfg.policy_rev = rev;
+	cfg_write(&cfg);
+}
+
+/* berth up with new rules: the next revision's entries first, then the switch */
+static void policy_next_denies_5432(void)
+{
+	policy_rules_write(POLICY_REV + 1, /* allow_5432 */ false);
+	policy_rev_to(POLICY_REV + 1);
+}
+
+static void policy_next_allows_5432(void)
+{
+	policy_rules_write(POLICY_REV + 1, /* allow_5432 */ true);
+	policy_rev_to(POLICY_REV + 1);
+}
+
+static void policy_next_guards_nothing(void)
+{
+	policy_rev_to(POLICY_REV + 1);
+}
 
 static const struct row rows[] = {
 	/* ARP responder */
@@ -325,371 +303,315 @@ static const struct row rows[] = {
 	  .topo = TOPO_NET_GONE,
 	  PKT(ETH(MAC_HOST, MAC_A, ETHERTYPE_IP), IPV4(IP_A, IP_GW1)),
 	  DROP(BERTH_DROP_UNKNOWN_EP) },
+
+	/* Out through the uplink: masqueraded, routed by bpf_fib_lookup */
+	{ "snat: tcp SYN to an outside address: from the uplink's address and a port of the "
+	  "range, TTL 63, the next hop's MACs, out of the uplink; a SYN_SENT flow, its NAT entry",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 80, SYN)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, CT_A_OUT(BERTH_CT_SYN_SENT) },
+	{ "snat: udp with a checksum: masqueraded, the checksum kept right",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(40001, 53, 12), PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_OUT), UDP(0, 53, 12), PAYLOAD4),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_OUT, 40001, 53), .flags = BERTH_CT_SNAT } },
+	{ "snat: udp without a checksum: masqueraded, the checksum stays 0",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(40001, 53, 12), PAYLOAD4),
+	  .csum = CSUM_IP,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_OUT), UDP(0, 53, 12), PAYLOAD4),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_OUT, 40001, 53), .flags = BERTH_CT_SNAT } },
+	{ "snat: icmp echo: masqueraded, the identifier one of the range",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, ICMP_P, IP_A, IP_OUT), ICMP_ECHO_HDR(8, 0x1234, 1),
+	      PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, ICMP_P, IP_UPLINK, IP_OUT), ICMP_ECHO_HDR(8, 0, 1),
+	      PAYLOAD4),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(ICMP_P, IP_A, IP_OUT, 0x1234, 0), .flags = BERTH_CT_SNAT } },
+	{ "snat: the flow's second packet (its ACK): the SYN's port again, no second entry",
+	  .cfg = CFG_UPLINK, PRES(PRE_A_SYN),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, ACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 80, ACK)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, CT_A_OUT(BERTH_CT_SYN_SENT) },
+	{ "snat: the flow's RST: masqueraded, the flow CLOSE",
+	  .cfg = CFG_UPLINK, PRES(PRE_A_SYN),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, RST)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 80, RST)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, CT_A_OUT(BERTH_CT_CLOSE) },
+	{ "snat: ip options (ihl 6): the port found at offset 38, checksums right",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4_OPT(44, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4_OPT(44, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 80, SYN)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, CT_A_OUT(BERTH_CT_SYN_SENT) },
+	{ "snat: next hop without a neighbour entry: bpf_redirect_neigh out of the uplink, the "
+	  "MACs left to it",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_NONEIGH), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(FROM_A_TO_GW, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_NONEIGH), TCP(0, 80, SYN)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_NONEIGH, 40000, 80), .state = BERTH_CT_SYN_SENT,
+		  .flags = BERTH_CT_SNAT } },
+	{ "snat: a GSO packet beyond the path's MTU in segments within it: masqueraded",
+	  .cfg = CFG_UPLINK, .gso_size = 40,
+	  PKT(FROM_A_TO_GW, IP4(160, 0, 64, TCP_P, IP_A, IP_SMALLMTU), TCP(40000, 80, ACK)),
+	  .pad_to = 14 + 160, .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(160, 0, 63, TCP_P, IP_UPLINK, IP_SMALLMTU), TCP(0, 80, ACK)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_SMALLMTU, 40000, 80),
+		  .state = BERTH_CT_ESTABLISHED, .flags = BERTH_CT_SNAT } },
+	{ "snat: beyond the path's MTU (locked at 100): TOO_BIG, no flow",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(160, 0, 64, TCP_P, IP_A, IP_SMALLMTU), TCP(40000, 80, ACK)),
+	  .pad_to = 14 + 160, .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_TOO_BIG) },
+	{ "snat: the range's one port, taken toward this destination by B's flow: NAT_EXHAUSTED, "
+	  "nothing sent, B's flow untouched",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT,
+	  .flow = { .key = TUPLE(TCP_P, IP_B, IP_OUT, 40000, 80), .state = BERTH_CT_ESTABLISHED,
+		    .flags = BERTH_CT_SNAT, .nat_port = NAT_PORT_MIN, .ifindex = IFX_B,
+		    .slot = SLOT_B },
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_NAT_EXHAUSTED), .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_B, IP_OUT, 40000, 80), .state = BERTH_CT_ESTABLISHED,
+		  .flags = BERTH_CT_SNAT, .nat_port = NAT_PORT_MIN, .ifindex = IFX_B,
+		  .slot = SLOT_B } },
+	{ "snat: the range's one port, taken toward another destination port: taken here too",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT,
+	  .flow = { .key = TUPLE(TCP_P, IP_B, IP_OUT, 40000, 80), .state = BERTH_CT_ESTABLISHED,
+		    .flags = BERTH_CT_SNAT, .nat_port = NAT_PORT_MIN, .ifindex = IFX_B,
+		    .slot = SLOT_B },
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 443, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(NAT_PORT_MIN, 443, SYN)),
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 2, .nat_n = 2,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_OUT, 40000, 443), .state = BERTH_CT_SYN_SENT,
+		  .flags = BERTH_CT_SNAT, .nat_port = NAT_PORT_MIN } },
+	{ "snat: NAT table full: NAT_EXHAUSTED, no flow",
+	  .cfg = CFG_UPLINK, .prepare = nat_fill,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_NAT_EXHAUSTED), .nat_n = NAT_MAX },
+	{ "snat: conntrack full: CT_FULL, the port it had taken given back",
+	  .cfg = CFG_UPLINK, .prepare = ct_fill,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_FULL), .ct_n = CT_MAX },
+	{ "snat: conntrack full after the flow began: its next packet still leaves",
+	  .cfg = CFG_UPLINK, PRES(PRE_A_SYN), .between = ct_fill,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, ACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 80, ACK)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = CT_MAX, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_OUT, 40000, 80), .state = BERTH_CT_SYN_SENT,
+		  .flags = BERTH_CT_SNAT } },
+	{ "snat: a RST of no flow: CT_INVALID, no flow",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(40000, 80, RST)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_INVALID) },
+	{ "snat: an icmp echo reply (no flow begins with one): CT_INVALID",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(28, 0, 64, ICMP_P, IP_A, IP_OUT), ICMP_ECHO_HDR(0, 0x1234, 1)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_INVALID) },
+	{ "snat: GRE (no ports to translate by): CT_INVALID",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(28, 0, 64, 47, IP_A, IP_OUT), PAYLOAD4, PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_INVALID) },
+	{ "snat: a first fragment (MF): FRAGMENT, no flow",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(32, IP_MF_BIT, 64, UDP_P, IP_A, IP_OUT), UDP(40001, 53, 1000),
+	      PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_FRAGMENT) },
+	{ "snat: a later fragment (offset 1480): FRAGMENT",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(28, 185, 64, UDP_P, IP_A, IP_OUT), PAYLOAD4, PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_FRAGMENT) },
+	{ "snat: TTL 1: TTL, no flow left behind",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 1, TCP_P, IP_A, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_TTL) },
+	{ "snat: to the uplink's address (the host's, fib NOT_FWDED): to the host stack, as is",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 22, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "snat: an unreachable route: NO_ROUTE",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UNREACH), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_NO_ROUTE) },
+	{ "snat: a blackhole route: NO_ROUTE",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_BLACKHOLE), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_NO_ROUTE) },
+	/*
+	 * bpf_fib_lookup answers NOT_FWDED both for an address of the host and
+	 * when nothing matches (ENETUNREACH): the stack gets it and answers net
+	 * unreachable, and it counts as to_host.
+	 */
+	{ "snat: no route at all (no default route): to the host stack, as it came",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_NOROUTE), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "snat: forwarding off on the veth it came in on (B's): NO_ROUTE on B's slot",
+	  .cfg = CFG_UPLINK, .ifindex = IFX_B,
+	  PKT(ETH(MAC_HOST, MAC_B, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_B, IP_OUT),
+	      TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_B, BERTH_DROP_NO_ROUTE) },
+	{ "uplink: internal network, to an outside address: INTERNAL",
+	  .topo = TOPO_INTERNAL, .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A2, IP_OUT), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_INTERNAL) },
+	{ "uplink: to net 2's subnet, an address nobody holds: ISOLATION",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_NOBODY2), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_ISOLATION) },
+	{ "uplink: to net 2's gateway (an address of the host): to the host stack",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_GW2), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+
+	/* Policy between endpoints of one network (TOPO_POLICY: A api, B web, D db guarded) */
+	{ "policy: api → db tcp 5432 (a rule's port): forwarded, tracked SYN_SENT under rev 5",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, SYN)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_D), FORWARDED,
+	  CT_API_DB(BERTH_CT_SYN_SENT, BERTH_CT_POLICY, POLICY_REV) },
+	{ "policy: api → db tcp 9050 (the other range): forwarded, tracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 9050, SYN)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_D), FORWARDED, .ct_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_D, 40000, 9050), .state = BERTH_CT_SYN_SENT,
+		  .flags = BERTH_CT_POLICY, .rev = POLICY_REV } },
+	{ "policy: api → db tcp 6000 (in no range): POLICY, untracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 6000, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_POLICY) },
+	{ "policy: api → db udp 5432 (the rule is tcp): POLICY",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(28, 0, 64, UDP_P, IP_A, IP_D),
+	      UDP(40000, 5432, 8)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_POLICY) },
+	{ "policy: web → db tcp 5432 (no rule for web): POLICY on web's slot",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, .ifindex = IFX_B,
+	  PKT(ETH(MAC_D, MAC_B, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_B, IP_D),
+	      TCP(40000, 5432, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_B, BERTH_DROP_POLICY) },
+	{ "policy: api → web (unguarded; api guards nothing): forwarded, untracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_B, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_B),
+	      TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_B), FORWARDED },
+	{ "policy: db → web (db guarded, web not): forwarded, untracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, .ifindex = IFX_D,
+	  PKT(ETH(MAC_B, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_B),
+	      TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_B), .slot = SLOT_D, .reason = BERTH_PASS_FORWARD },
+	{ "policy: db's SYN-ACK to api's SYN (the swapped tuple): forwarded, the flow SYN_RECV",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN), .ifindex = IFX_D,
+	  PKT(ETH(MAC_A, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_A),
+	      TCP(5432, 40000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_D, .reason = BERTH_PASS_FORWARD,
+	  CT_API_DB(BERTH_CT_SYN_RECV, BERTH_CT_POLICY | BERTH_CT_SEEN_REPLY, POLICY_REV) },
+	{ "policy: api → db 5432 by way of the gateway MAC: to the host stack, tracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_D), TCP(40000, 5432, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK), CT_API_DB(BERTH_CT_SYN_SENT, BERTH_CT_POLICY, POLICY_REV) },
+	{ "policy: api → db 6000 by way of the gateway MAC: POLICY",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_D), TCP(40000, 6000, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_POLICY) },
+	{ "policy: a first fragment to db: FRAGMENT",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(28, IP_MF_BIT, 64, UDP_P, IP_A, IP_D),
+	      UDP(40000, 5432, 1000)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_FRAGMENT) },
+	{ "policy: conntrack full: api's allowed SYN: CT_FULL",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, .prepare = ct_fill,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_FULL), .ct_n = CT_MAX },
+	{ "policy: rev 6 denies 5432: the flow's next packet: POLICY, its entry removed",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_denies_5432,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, ACK)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_POLICY) },
+	{ "policy: rev 6 denies 5432: db's SYN-ACK of the flow: POLICY, its entry removed",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_denies_5432, .ifindex = IFX_D,
+	  PKT(ETH(MAC_A, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_A),
+	      TCP(5432, 40000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_D, BERTH_DROP_POLICY) },
+	{ "policy: rev 6 still allows 5432: forwarded, the entry under rev 6",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_allows_5432,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, ACK)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_D), FORWARDED,
+	  CT_API_DB(BERTH_CT_SYN_SENT, BERTH_CT_POLICY, POLICY_REV + 1) },
+	{ "policy: rev 6 guards nothing: the flow's next packet forwarded",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_guards_nothing,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, ACK)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_D), FORWARDED,
+	  CT_API_DB(BERTH_CT_SYN_SENT, BERTH_CT_POLICY, POLICY_REV) },
 };
-
-static struct berth_endpoint *skel;
-static int ncpus;
-
-
-static const char *reason_name(uint32_t r)
-{
-	const char *name = berth_reason_name(r);
-
-	return name ? name : "?";
-}
-
-static void hexdump(const char *what, const uint8_t *p, size_t n)
-{
-	print_message("    %s (%zu bytes):", what, n);
-	for (size_t i = 0; i < n; i++)
-		print_message("%s%02x", i % 16 ? " " : "\n      ", p[i]);
-	print_message("\n");
-}
-
-/* ---- map setup -------------------------------------------------------------------------- */
-
-static void map_clear_hash(struct bpf_map *map)
-{
-	int fd = bpf_map__fd(map);
-	uint8_t key[64];
-
-	assert_true(bpf_map__key_size(map) <= sizeof(key));
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
-}
-
-static void maps_reset(void)
-{
-	struct berth_net zero_net = {};
-	struct berth_redir *redir;
-	uint32_t i, zero = 0;
-
-	map_clear_hash(skel->maps.berth_ep_v1);
-	map_clear_hash(skel->maps.berth_fdb_v1);
-	map_clear_hash(skel->maps.berth_ip_v1);
-	map_clear_hash(skel->maps.berth_cnt_v1);
-	for (i = 0; i < BERTH_MAX_NETS; i++)
-		assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_net_v1), &i,
-						     &zero_net, BPF_ANY), 0);
-	redir = calloc(ncpus, sizeof(*redir));
-	assert_non_null(redir);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_redir_v1), &zero, redir,
-					     BPF_ANY), 0);
-	free(redir);
-}
-
-static void put_net(uint32_t id, const uint8_t subnet[4], uint8_t plen, const uint8_t gw[4],
-		    uint32_t flags)
-{
-	struct berth_net net = { .mask = htobe32(plen ? ~0u << (32 - plen) : 0), .flags = flags };
-
-	memcpy(&net.subnet, subnet, 4);
-	memcpy(&net.gateway, gw, 4);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_net_v1), &id, &net,
-					     BPF_ANY), 0);
-}
-
-/* An endpoint: its address and FDB entries, and the ep entry when it is behind this veth. */
-static void put_endpoint(uint32_t ifindex, uint32_t slot, uint32_t net_id, const uint8_t ip[4],
-			 const uint8_t mac[6], bool local)
-{
-	static const uint8_t host_mac[6] = { MAC_HOST };
-	struct berth_fdb_key fk = { .net_id = net_id };
-	struct berth_fdb fdb = { .ifindex = ifindex, .slot = slot };
-	struct berth_ip_key ik = {};
-	struct berth_ip ipv = { .net_id = net_id, .ifindex = ifindex };
-	struct berth_ep ep = { .net_id = net_id, .slot = slot };
-
-	memcpy(fk.mac, mac, 6);
-	memcpy(&ik.ip, ip, 4);
-	memcpy(ipv.mac, mac, 6);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_fdb_v1), &fk, &fdb,
-					     BPF_NOEXIST), 0);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_ip_v1), &ik, &ipv,
-					     BPF_NOEXIST), 0);
-	if (!local)
-		return;
-	memcpy(&ep.ip, ip, 4);
-	memcpy(ep.mac, mac, 6);
-	memcpy(ep.host_mac, host_mac, 6);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.berth_ep_v1), &ifindex, &ep,
-					     BPF_NOEXIST), 0);
-}
-
-static void topo_apply(enum topo topo)
-{
-	static const uint8_t net1[4] = { 10, 0, 1, 0 }, gw1[4] = { IP_GW1 };
-	static const uint8_t net2[4] = { 10, 0, 2, 0 }, gw2[4] = { IP_GW2 };
-	static const uint8_t ip_a[4] = { IP_A }, ip_a2[4] = { IP_A2 }, ip_b[4] = { IP_B };
-	static const uint8_t ip_c[4] = { IP_C };
-	static const uint8_t mac_a[6] = { MAC_A }, mac_b[6] = { MAC_B }, mac_c[6] = { MAC_C };
-
-	put_net(NET_1, net1, 24, gw1,
-		BERTH_NET_PRESENT | (topo == TOPO_NO_ICC ? BERTH_NET_NO_ICC : 0));
-	put_net(NET_2, net2, 24, gw2, BERTH_NET_PRESENT | BERTH_NET_INTERNAL);
-	put_endpoint(IFX_B, SLOT_B, NET_1, ip_b, mac_b, /* local */ false);
-	put_endpoint(IFX_C, SLOT_C, NET_2, ip_c, mac_c, /* local */ false);
-	switch (topo) {
-	case TOPO_NET1:
-	case TOPO_NO_ICC:
-		put_endpoint(IFX_A, SLOT_A, NET_1, ip_a, mac_a, /* local */ true);
-		break;
-	case TOPO_INTERNAL:
-		put_endpoint(IFX_A, SLOT_A, NET_2, ip_a2, mac_a, /* local */ true);
-		break;
-	case TOPO_NO_EP:
-		put_endpoint(IFX_A, SLOT_A, NET_1, ip_a, mac_a, /* local */ false);
-		break;
-	case TOPO_NET_GONE:
-		put_endpoint(IFX_A, SLOT_A, NET_GONE, ip_a, mac_a, /* local */ true);
-		break;
-	}
-}
-
-static int row_setup(void **state)
-{
-	const struct row *r = *state;
-
-	maps_reset();
-	topo_apply(r->topo);
-	return 0;
-}
-
-/* ---- checks ----------------------------------------------------------------------------- */
-
-/* Sums a per-CPU counter; prints it too when @print (a row that failed shows them all). */
-static int counters_walk(const struct row *r, bool print, uint64_t *packets, uint64_t *bytes)
-{
-	int fd = bpf_map__fd(skel->maps.berth_cnt_v1);
-	struct berth_cnt_key key, *prev = NULL;
-	struct berth_cnt *vals = calloc(ncpus, sizeof(*vals));
-	int n = 0;
-
-	assert_non_null(vals);
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		uint64_t p = 0, b = 0;
-
-		assert_int_equal(bpf_map_lookup_elem(fd, &key, vals), 0);
-		for (int cpu = 0; cpu < ncpus; cpu++) {
-			p += vals[cpu].packets;
-			b += vals[cpu].bytes;
-		}
-		if (key.slot == r->slot && key.reason == r->reason) {
-			*packets = p;
-			*bytes = b;
-		}
-		if (print)
-			print_message("    counter {slot %u, %s}: %llu packets, %llu bytes\n",
-				      key.slot, reason_name(key.reason), (unsigned long long)p,
-				      (unsigned long long)b);
-		n++;
-		prev = &key;
-	}
-	free(vals);
-	return n;
-}
-
-/* berth_cnt_v1 must hold exactly (slot, reason): one packet of @len bytes. */
-static void check_counters(const struct row *r, size_t len)
-{
-	uint64_t packets = 0, bytes = 0;
-	int n = counters_walk(r, /* print */ false, &packets, &bytes);
-
-	if (n != 1 || packets != 1 || bytes != len) {
-		print_message("    want only {slot %u, %s}: 1 packet, %zu bytes; got:\n", r->slot,
-			      reason_name(r->reason), len);
-		counters_walk(r, /* print */ true, &packets, &bytes);
-	}
-	assert_int_equal(n, 1);
-	assert_int_equal(packets, 1);
-	assert_int_equal(bytes, len);
-}
-
-/* berth_redir_v1: the row's target on the CPU that ran the program, nothing elsewhere. */
-static void check_redirect(const struct row *r)
-{
-	struct berth_redir *v = calloc(ncpus, sizeof(*v)), got = {};
-	uint32_t zero = 0;
-	int set = 0;
-
-	assert_non_null(v);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.berth_redir_v1), &zero, v), 0);
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		if (v[cpu].ifindex || v[cpu].peer) {
-			got = v[cpu];
-			set++;
-		}
-	}
-	free(v);
-	if (r->verdict != TC_ACT_REDIRECT) {
-		if (set)
-			print_message("    unexpected redirect to %u (peer %u)\n", got.ifindex,
-				      got.peer);
-		assert_int_equal(set, 0);
-		return;
-	}
-	if (set != 1 || got.ifindex != r->redir.ifindex || got.peer != r->redir.peer)
-		print_message("    redirect: got %u (peer %u) on %d CPUs, want %u (peer %u)\n",
-			      got.ifindex, got.peer, set, r->redir.ifindex, r->redir.peer);
-	assert_int_equal(set, 1);
-	assert_int_equal(got.ifindex, r->redir.ifindex);
-	assert_int_equal(got.peer, r->redir.peer);
-}
-
-/*
- * Since upstream 12bec2bd4b76 ("bpf: reject short IPv4/IPv6 inputs in
- * bpf_prog_test_run_skb", backported to stable) the kernel itself refuses an
- * IPv4 or IPv6 ethertype without a whole L3 header, before the program runs.
- * Such rows still run on kernels without it; here they skip, loudly.
- */
-static bool kernel_refuses_short_l3(const uint8_t *frame, size_t len)
-{
-	uint16_t type = frame[12] << 8 | frame[13];
-
-	return (type == ETHERTYPE_IP && len < 14 + 20) || (type == ETHERTYPE_IPV6 && len < 14 + 40);
-}
-
-static void run_row(void **state)
-{
-	const struct row *r = *state;
-	uint8_t in[256] = {}, want[256], out[512] = {};
-	struct __sk_buff ctx = { .ifindex = IFX_A };
-	size_t len = r->in_len;
-	int err;
-
-	assert_true(r->in_len <= sizeof(in) && r->pad_to <= sizeof(in));
-	memcpy(in, r->in, r->in_len);
-	if (r->pad_to > len)
-		len = r->pad_to;
-	if (r->cut_to)
-		len = r->cut_to;
-	memcpy(want, in, len);
-	if (r->out) {
-		assert_true(r->out_len <= len);
-		memcpy(want, r->out, r->out_len);
-	}
-
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.berth_tc_endpoint_ingress), &opts);
-	if (err == -EINVAL && kernel_refuses_short_l3(in, len)) {
-		print_message("SKIP row \"%s\": this kernel's BPF_PROG_TEST_RUN refuses a %zu-byte "
-			      "frame with an IP ethertype (upstream 12bec2bd4b76)\n", r->name, len);
-		skip();
-	}
-	if (err)
-		print_message("    BPF_PROG_TEST_RUN: %s\n", strerror(-err));
-	assert_int_equal(err, 0);
-
-	if ((int)opts.retval != r->verdict)
-		print_message("    verdict: got %s (%u), want %s (%d)\n", verdict_name(opts.retval),
-			      opts.retval, verdict_name(r->verdict), r->verdict);
-	if (opts.data_size_out != len || memcmp(out, want, len)) {
-		print_message("    packet out differs\n");
-		hexdump("got", out, opts.data_size_out);
-		hexdump("want", want, len);
-	}
-	/* every check prints before the first assertion stops the row */
-	check_counters(r, len);
-	assert_int_equal(opts.retval, r->verdict);
-	assert_int_equal(opts.data_size_out, len);
-	assert_memory_equal(out, want, len);
-	check_redirect(r);
-}
-
-/* ---- setup: namespace, skeleton, probe -------------------------------------------------- */
-
-static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* the verifier log on a failed load comes at WARN */
-	if (level != LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int skip_tier(const char *why, int err)
-{
-	if (err)
-		printf("SKIP bpf test_endpoint: %s: %s\n", why, strerror(err));
-	else
-		printf("SKIP bpf test_endpoint: %s\n", why);
-	return SKIP_EXIT;
-}
-
-/* 0, SKIP_EXIT when the host cannot run BPF tests, or 1 on a real failure. */
-static int env_setup(void)
-{
-	struct bpf_map *map;
-	int err;
-
-	if (geteuid() != 0)
-		return skip_tier("not root (BPF_PROG_TEST_RUN and unshare need CAP_SYS_ADMIN)", 0);
-	if (unshare(CLONE_NEWNET))
-		return skip_tier("unshare(CLONE_NEWNET)", errno);
-	libbpf_set_print(print_libbpf);
-	err = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL);
-	if (err <= 0)
-		return skip_tier("this kernel cannot load tc (sched_cls) programs",
-				 err < 0 ? -err : 0);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0) {
-		fprintf(stderr, "libbpf_num_possible_cpus: %s\n", strerror(-ncpus));
-		return 1;
-	}
-
-	skel = berth_endpoint__open();
-	if (!skel) {
-		fprintf(stderr, "open the endpoint skeleton: %s\n", strerror(errno));
-		return 1;
-	}
-	/* private maps: nothing under /sys/fs/bpf, nothing shared with a running instance */
-	bpf_object__for_each_map(map, skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err) {
-			fprintf(stderr, "unpin %s: %s\n", bpf_map__name(map), strerror(-err));
-			return 1;
-		}
-	}
-	skel->rodata->cfg_record_redirect = true;
-	err = berth_endpoint__load(skel);
-	if (err == -EPERM)
-		return skip_tier("load the endpoint skeleton (BPF locked down?)", EPERM);
-	if (err) {
-		fprintf(stderr, "load the endpoint skeleton: %s (verifier log above)\n",
-			strerror(-err));
-		return 1;
-	}
-
-	/* a kernel (or sandbox) without BPF_PROG_TEST_RUN for tc skips, not fails */
-	uint8_t frame[14] = {}; /* the least a tc test run takes */
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
-		    .repeat = 1);
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.berth_tc_endpoint_ingress), &opts);
-	if (err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */ || err == -EPERM)
-		return skip_tier("BPF_PROG_TEST_RUN on a tc program", -err);
-	if (err) {
-		fprintf(stderr, "BPF_PROG_TEST_RUN probe: %s\n", strerror(-err));
-		return 1;
-	}
-	return 0;
-}
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(rows)];
-	int ret;
-
-	ret = env_setup();
-	if (ret) {
-		berth_endpoint__destroy(skel);
-		return ret;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
-		tests[i] = (struct CMUnitTest){ .name = rows[i].name, .test_func = run_row,
-						.setup_func = row_setup,
-						.initial_state = (void *)&rows[i] };
-	ret = cmocka_run_group_tests_name("bpf endpoint", tests, NULL, NULL);
-	berth_endpoint__destroy(skel);
-	return ret;
+	return harness_main("test_endpoint", "bpf endpoint", rows, ARRAY_SIZE(rows));
 }
