@@ -102,12 +102,14 @@ static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 		ct_touch(ct, &f, reply);
 		return 0;
 	}
-	if (!gdst)
-		return 0;	/* a guarded service opening a flow to one that is not */
-	if (!policy_allows(rev, ep->identity, to_id, f.key.proto, f.key.dport))
+	/*
+	 * A guarded service opening a flow to one that is not needs no rule, but
+	 * is tracked all the same: its replies travel toward the guarded side.
+	 */
+	if (gdst && !policy_allows(rev, ep->identity, to_id, f.key.proto, f.key.dport))
 		return -BERTH_DROP_POLICY;
 	{
-		struct berth_ct v = { .flags = BERTH_CT_POLICY };
+		struct berth_ct v = { .flags = gdst ? BERTH_CT_POLICY : 0 };
 
 		ct_init(&v, &f, ifindex, ep->slot, rev);
 		return ct_create(&f.key, &v);

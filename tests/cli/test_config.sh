@@ -148,3 +148,29 @@ if [[ $rc1 -eq 1 && $rc2 -eq 1 ]] && grep -q '/nonexistent/compose.yml: error: c
 else
 	fail config-usage-errors "rc $rc1 $rc2" "$(cat "$tmp/err")"
 fi
+
+# 12. up's table-size and uplink options are checked before anything runs (no root, no instance)
+bad_opts=0
+for args in "--conntrack-max 15" "--conntrack-max 16777217" "--nat-max abc" "--nat-max -5" \
+	"--nat-max 1e3" "--conntrack-max="; do
+	# shellcheck disable=SC2086
+	"$BERTH" up -f examples/part3.1-frontend-backend/compose.yml $args >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [[ $rc -ne 1 || -s $tmp/out || $(wc -l <"$tmp/err") -ne 1 ]] ||
+		! grep -qE '^berth: --(conntrack|nat)-max .*(not a number|must be 16 to 16777216)$' "$tmp/err"; then
+		bad_opts=1
+		fail "up-size-options ($args)" "exit $rc" "$(cat "$tmp/err")"
+	fi
+done
+"$BERTH" up -f examples/part3.1-frontend-backend/compose.yml --uplink= >/dev/null 2>"$tmp/err"
+rc=$?
+if [[ $rc -ne 1 ]] || ! grep -q '^berth: --uplink needs an interface name, or none$' "$tmp/err"; then
+	bad_opts=1
+	fail "up-uplink-empty" "exit $rc" "$(cat "$tmp/err")"
+fi
+[[ $bad_opts -eq 0 ]] && pass up-option-errors
+
+# 13. x-berth instance settings appear in config's model only when set
+printf 'x-berth:\n  nat_ports: "40000-40999"\n  conntrack_max: 1024\nservices:\n  a: {}\n' >"$tmp/knobs.yml"
+got=$("$BERTH" config --json -f "$tmp/knobs.yml" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("nat_ports"), d.get("conntrack_max"), d.get("nat_max"))')
+[[ $got == "40000-40999 1024 None" ]] && pass config-instance-settings || fail config-instance-settings "got '$got'"

@@ -837,6 +837,40 @@ static void test_xberth_defaults(void **state)
 	assert_null(SVC("web")->run);
 	assert_true(s->nets[0].icc);
 	assert_false(s->nets[0].internal);
+	/* unset: up uses the instance's, or the defaults */
+	assert_false(s->has_nat_ports);
+	assert_int_equal(s->ct_max, 0);
+	assert_int_equal(s->nat_max, 0);
+}
+
+/* The instance knobs: SNAT ports and table sizes, with their positions for up's errors. */
+static void test_xberth_instance_knobs(void **state)
+{
+	(void)state;
+	LOAD_OK("x-berth:\n"
+		"  nat_ports: \"40000-40999\"\n"
+		"  conntrack_max: 1000000\n"
+		"  nat_max: 16\n"
+		"services:\n"
+		"  web: {}\n",
+		NULL);
+	assert_true(s->has_nat_ports);
+	assert_int_equal(s->nat_port_lo, 40000);
+	assert_int_equal(s->nat_port_hi, 40999);
+	assert_int_equal(s->nat_ports_loc.line, 2);
+	assert_int_equal(s->nat_ports_loc.col, 14);
+	assert_int_equal(s->ct_max, 1000000);
+	assert_int_equal(s->ct_max_loc.line, 3);
+	assert_int_equal(s->nat_max, 16);
+	assert_int_equal(s->nat_max_loc.line, 4);
+	/* one port is a range of one */
+	LOAD_OK("x-berth:\n"
+		"  nat_ports: 65535\n"
+		"services:\n"
+		"  web: {}\n",
+		NULL);
+	assert_int_equal(s->nat_port_lo, 65535);
+	assert_int_equal(s->nat_port_hi, 65535);
 }
 
 /* ---- top-level networks ---- */
@@ -1392,6 +1426,7 @@ int main(void)
 		T(test_healthcheck_bad_duration),
 		T(test_xberth),
 		T(test_xberth_defaults),
+		T(test_xberth_instance_knobs),
 		T(test_top_level_networks),
 		T(test_network_yaml_booleans),
 		T(test_anchors_and_merge_keys),

@@ -151,6 +151,104 @@ static const struct bad_row bad_rows[] = {
 	  "  a:\n"
 	  "    image: x\n",
 	  "unknown service \"db\"", 4, 11 },
+	{ "policy_from_host_mode",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - from: h\n"
+	  "      to: db\n"
+	  "services:\n"
+	  "  h:\n"
+	  "    network_mode: host\n"
+	  "  db: {}\n",
+	  "service h has network_mode: host", 3, 13 },
+	{ "policy_to_none_mode",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - from: a\n"
+	  "      to: n\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  n:\n"
+	  "    network_mode: none\n",
+	  "service n has network_mode: none", 4, 11 },
+	{ "policy_port_zero",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: tcp, ports: [0]}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n",
+	  "port 0 is out of range", 3, 44 },
+	{ "policy_port_range_reversed",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: udp, ports: [\"90-80\"]}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n",
+	  "port range 90-80 is reversed", 3, 44 },
+	{ "policy_port_not_a_number",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: udp, ports: [http]}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n",
+	  "invalid port \"http\"", 3, 44 },
+	{ "policy_bad_proto",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: gre}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n",
+	  "policy proto must be tcp, udp or icmp, not \"gre\"", 3, 31 },
+	/* 16 ranges for (a, b, tcp) once both rules merge: the second rule is the one too many */
+	{ "policy_too_many_ranges",
+	  "x-berth:\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: tcp, ports: [1, 3, 5, 7, 9, 11, 13, 15]}\n"
+	  "    - {from: a, to: b, proto: tcp, ports: [17, 19, 21, 23, 25, 27, 29, 31]}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n",
+	  "a to b over tcp allows 16 separate port ranges; at most 15 fit", 4, 7 },
+	{ "nat_ports_privileged",
+	  "x-berth:\n"
+	  "  nat_ports: \"1000-2000\"\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "x-berth.nat_ports 1000-2000 must lie within 1024-65535", 2, 14 },
+	{ "nat_ports_reversed",
+	  "x-berth:\n"
+	  "  nat_ports: \"62000-61000\"\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "port range 62000-61000 is reversed", 2, 14 },
+	{ "nat_ports_out_of_range",
+	  "x-berth:\n"
+	  "  nat_ports: \"61000-70000\"\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "port 70000 is out of range", 2, 14 },
+	{ "conntrack_max_too_small",
+	  "x-berth:\n"
+	  "  conntrack_max: 15\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "x-berth.conntrack_max must be at least 16, not 15", 2, 18 },
+	{ "nat_max_too_big",
+	  "x-berth:\n"
+	  "  nat_max: 16777217\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "x-berth.nat_max must be at most 16777216, not 16777217", 2, 12 },
+	{ "nat_max_not_integer",
+	  "x-berth:\n"
+	  "  nat_max: lots\n"
+	  "services:\n"
+	  "  a: {}\n",
+	  "x-berth.nat_max must be an integer", 2, 12 },
 
 	/* networks */
 	{ "network_driver_overlay",
@@ -762,6 +860,20 @@ static const struct multi_row multi_rows[] = {
 /* ---- valid files ---- */
 
 static const struct ok_row ok_rows[] = {
+	/* overlapping and adjacent ranges merge: 15 room is about merged ranges */
+	{ "policy_ranges_merge_within_limit",
+	  "x-berth:\n"
+	  "  nat_ports: \"61000-65535\"\n"
+	  "  conntrack_max: 16\n"
+	  "  nat_max: 16777216\n"
+	  "  policy:\n"
+	  "    - {from: a, to: b, proto: tcp, ports: [1, 3, 5, 7, 9, 11, 13, 15]}\n"
+	  "    - {from: a, to: b, proto: tcp, ports: [2, 4, 6, 8, \"10-12\", 14, 16, 17, 19, 21]}\n"
+	  "    - {from: a, to: b, proto: icmp}\n"
+	  "    - {from: b, to: b}\n"
+	  "services:\n"
+	  "  a: {}\n"
+	  "  b: {}\n" },
 	/* Docker allows a static address outside ip_range: the range only bounds allocation */
 	{ "static_address_outside_ip_range",
 	  "services:\n"

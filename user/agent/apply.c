@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <json.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <berth/ct.h>
+
 #include "agent.h"
+#include "ctgc.h"
 #include "dp.h"
 #include "ipv4.h"
 #include "jsonx.h"
 #include "links.h"
 #include "netns.h"
+#include "policy.h"
 #include "proc.h"
 #include "util.h"
 
@@ -31,14 +36,16 @@
  */
 #define GW_DEV "berth0"
 #define GW_DEV_PEER "berth0p"
-#define ENDPOINT_MTU 1500
+#define ENDPOINT_MTU 1500	/* without an uplink */
 #define KILL_TIMEOUT_MS 5000
+#define PORT_RANGE_SYSCTL "/proc/sys/net/ipv4/ip_local_port_range"
 
 struct actx {
 	struct instance *in;
 	const struct apply_opts *o;
 	struct dp dp;
 	bool dp_open;
+	const struct dp_sizes *sizes;	/* of the maps a first load makes; NULL: defaults */
 	struct nl_ctx *nl;		/* the host namespace */
 	FILE *journal;
 	char txn[40];		/* id of the journal being written */
@@ -261,13 +268,34 @@ static void journal_end(struct actx *c)
 
 /* ---- undoing one step: used by rollback, recovery and removal alike ---- */
 
+/* A binary value in the journal: lowercase hex. */
+static char *hex_encode(const void *p, size_t n)
+{
+	char *out = xmalloc(2 * n + 1);
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", ((const uint8_t *)p)[i]);
+	out[2 * n] = '\0';
+	return out;
+}
+
+static bool hex_decode(const char *s, void *p, size_t n)
+{
+	if (!s || strlen(s) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (sscanf(s + 2 * i, "%2hhx", &((uint8_t *)p)[i]) != 1)
+			return false;
+	return true;
+}
+
 static int ensure_dp(struct actx *c)
 {
 	int err;
 
 	if (c->dp_open)
 		return 0;
-	err = dp_open(&c->dp, c->in->pin_dir, NULL, c->o->verbose);
+	err = dp_open(&c->dp, c->in->pin_dir, c->sizes, c->o->verbose);
 	if (err) {
 		fprintf(stderr, "berth: load the BPF datapath into %s: %s\n", c->in->pin_dir,
 			strerror(-err));
@@ -287,13 +315,20 @@ static int op_undo(struct actx *c, struct json_object *op)
 	if (!strcmp(kind, "cgroup")) {
 		err = proc_kill_cgroup(jstr(op, "path"), KILL_TIMEOUT_MS);
 	} else if (!strcmp(kind, "maps")) {
+		struct ct_maps m;
 		uint8_t mac[6] = { 0 };
+		int e;
 
 		if (ensure_dp(c))
 			return -EIO;
 		parse_mac(jstr(op, "mac"), mac);
 		err = dp_ep_del(&c->dp, (uint32_t)jint(op, "ifindex"), (uint32_t)jint(op, "net_id"),
 				mac, htonl(jip(op, "ipv4")), (uint32_t)jint(op, "slot"));
+		/* its flows go with it, and their NAT entries: nothing is left to match them */
+		m = ct_maps_of(&c->dp);
+		e = ct_flush_ifindex(&m, (uint32_t)jint(op, "ifindex"));
+		if (e < 0 && !err)
+			err = e;
 	} else if (!strcmp(kind, "veth")) {
 		err = link_delete(c->nl, jstr(op, "host"));
 	} else if (!strcmp(kind, "netns")) {
@@ -302,6 +337,28 @@ static int op_undo(struct actx *c, struct json_object *op)
 		if (ensure_dp(c))
 			return -EIO;
 		err = dp_net_del(&c->dp, (uint32_t)jint(op, "id"));
+	} else if (!strcmp(kind, "subnet")) {
+		struct ipv4_prefix pf;
+
+		if (ensure_dp(c))
+			return -EIO;
+		if (ipv4_prefix_parse(jstr(op, "subnet") ? jstr(op, "subnet") : "", &pf))
+			return -EINVAL;
+		err = dp_subnet_del(&c->dp, htonl(pf.addr), pf.len);
+	} else if (!strcmp(kind, "uplink")) {
+		err = dp_detach_uplink((int)jint(op, "ifindex"));
+	} else if (!strcmp(kind, "policy")) {
+		if (ensure_dp(c))
+			return -EIO;
+		err = policy_rev_delete(&c->dp, (uint32_t)jint(op, "rev"), /* keep */ false);
+	} else if (!strcmp(kind, "cfg")) {
+		struct berth_cfg old = { 0 };
+
+		if (ensure_dp(c))
+			return -EIO;
+		if (!hex_decode(jstr(op, "old"), &old, sizeof(old)))
+			return -EINVAL;
+		err = dp_cfg_set(&c->dp, &old);
 	} else if (!strcmp(kind, "gw")) {
 		int ifindex = link_ifindex(c->nl, GW_DEV);
 
@@ -562,16 +619,49 @@ static bool slot_used(struct instance *in, int64_t slot, struct json_object *pen
 
 /* ---- adding ---- */
 
+/*
+ * What an up decides for the instance as a whole before it changes anything:
+ * the uplink, the SNAT port range, the map sizes, the identities of the
+ * project's services, the policy revision, and so what berth_cfg_v1 holds.
+ */
+struct settings {
+	char uplink[IFNAMSIZ];	/* "": none */
+	int uplink_ifindex;
+	uint32_t uplink_ip;	/* host order: its primary IPv4 address */
+	unsigned int mtu;	/* of endpoint veths: the uplink's */
+	bool nat_explicit;	/* x-berth.nat_ports, remembered by the instance */
+	uint16_t nat_lo, nat_hi;
+	struct dp_sizes sizes;
+	struct json_object *ids;	/* the project's {service: identity} */
+	int64_t id_next;	/* the instance's next identity */
+	struct policy_entry *mine;	/* the project's compiled rules */
+	size_t n_mine;
+	bool policy_changed;	/* the instance's set differs: a new revision */
+	uint32_t policy_rev;	/* the revision active after this up */
+	struct policy_entry *all;	/* every project's entries, this one's new */
+	size_t n_all;
+	struct berth_cfg cfg;	/* berth_cfg_v1 after this up */
+	struct berth_cfg old_cfg;	/* and before it */
+};
+
 struct plan {
 	const struct spec *s;
 	struct json_object *p;		/* the project's state, being built */
 	struct json_object *new_nets;	/* state entries of networks added by this apply */
 	struct json_object *new_slots;	/* [{slot}] handed out by this apply */
+	const struct settings *st;
 };
 
 static int step(struct actx *c, struct json_object *op)
 {
 	return journal_write(c, op);
+}
+
+static uint32_t service_identity(const struct settings *st, const char *svc)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(st->ids, svc, &v) ? (uint32_t)json_object_get_int64(v) : 0;
 }
 
 static int gw_dev_create(struct actx *c)
@@ -581,6 +671,7 @@ static int gw_dev_create(struct actx *c)
 
 	if (fd < 0)
 		return -errno;
+	/* a device that holds addresses and sends nothing: its MTU does not matter */
 	err = link_veth_create(c->nl, GW_DEV, fd, GW_DEV_PEER, mac, ENDPOINT_MTU);
 	close(fd);
 	return err;
@@ -628,6 +719,14 @@ static int net_add(struct actx *c, struct plan *pl, const struct network *n)
 	bn.flags = BERTH_NET_PRESENT | (n->internal ? BERTH_NET_INTERNAL : 0) |
 		   (n->icc ? 0 : BERTH_NET_NO_ICC);
 	err = dp_net_set(&c->dp, (uint32_t)id, &bn);
+	if (err)
+		return err;
+	/* the uplink program finds endpoint subnets here: wire traffic to them is dropped */
+	op = op_new("subnet");
+	jset_str(op, "subnet", ipv4_prefix_str(n->subnet, a));
+	err = step(c, op);
+	if (!err)
+		err = dp_subnet_set(&c->dp, htonl(n->subnet.addr), n->subnet.len, (uint32_t)id);
 	if (err)
 		return err;
 
@@ -711,8 +810,9 @@ static int iface_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 	op = op_new("veth");
 	jset_str(op, "host", host);
 	err = step(c, op);
+	/* both ends take the uplink's MTU: what leaves through it must fit */
 	if (!err)
-		err = link_veth_create(c->nl, host, nsfd, peer, mac, ENDPOINT_MTU);
+		err = link_veth_create(c->nl, host, nsfd, peer, mac, pl->st->mtu);
 	if (err)
 		return err;
 	host_ifindex = link_ifindex(c->nl, host);
@@ -754,13 +854,15 @@ static int iface_add(struct actx *c, struct plan *pl, const struct endpoint *ep,
 	be.net_id = (uint32_t)jint(ns, "id");
 	be.slot = (uint32_t)slot;
 	be.ip = htonl(ea->ipv4);
+	be.identity = service_identity(pl->st, pl->s->svcs[ep->svc].name);
 	memcpy(be.mac, mac, 6);
 	memcpy(be.host_mac, host_mac, 6);
 	err = dp_ep_set(&c->dp, (uint32_t)host_ifindex, &be);
 	if (!err)
 		err = dp_fdb_set(&c->dp, be.net_id, mac, (uint32_t)host_ifindex, be.slot);
 	if (!err)
-		err = dp_ip_set(&c->dp, be.ip, be.net_id, (uint32_t)host_ifindex, mac);
+		err = dp_ip_set(&c->dp, be.ip, be.net_id, (uint32_t)host_ifindex, mac, be.identity,
+				be.slot);
 	if (!err)
 		err = dp_attach(&c->dp, host_ifindex);
 	if (err)
@@ -963,8 +1065,11 @@ static void ep_removal_ops(struct json_object *e, struct json_object *ops)
 
 static void net_removal_ops(struct json_object *n, struct json_object *ops)
 {
-	struct json_object *op = op_new("net");
+	struct json_object *op = op_new("subnet");
 
+	jset_str(op, "subnet", jstr(n, "subnet"));
+	json_object_array_add(ops, op);
+	op = op_new("net");
 	jset_int(op, "id", jint(n, "id"));
 	json_object_array_add(ops, op);
 	op = op_new("gw");
@@ -1028,6 +1133,18 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 	if (json_object_array_length(net_names) &&
 	    !nets_remaining(c->in, project, net_names))
 		json_object_array_add(ops, op_new("dummy"));
+	if (drop_project && json_object_object_length(projects(c->in)) == 1) {
+		/* the instance's last project: berth's filter leaves the uplink (the rest stays) */
+		const char *up = jstr(c->in->state, "uplink");
+		int ifindex = up && *up ? link_ifindex(c->nl, up) : -ENODEV;
+
+		if (ifindex > 0) {
+			struct json_object *op = op_new("uplink");
+
+			jset_int(op, "ifindex", ifindex);
+			json_object_array_add(ops, op);
+		}
+	}
 
 	header = json_object_new_object();
 	jset_str(header, "kind", "remove");
@@ -1210,12 +1327,503 @@ static int dns_settings(struct instance *in, const struct apply_opts *o, struct 
 	return err ? err : dp_dns_set(&c->dp, (uint16_t)jint(in->state, "dns_port"));
 }
 
+/* ---- instance settings: the uplink, SNAT ports, map sizes, identities, policy ---- */
+
+/* One of berth's own devices: never an uplink. */
+static bool berth_device(struct instance *in, const char *name)
+{
+	struct json_object *ps = projects(in);
+
+	if (!strcmp(name, GW_DEV) || !strcmp(name, GW_DEV_PEER))
+		return true;
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *eps = jarr(p, "endpoints");
+
+		(void)k;
+		for (size_t i = 0; i < json_object_array_length(eps); i++) {
+			struct json_object *ifs = jarr(json_object_array_get_idx(eps, i), "interfaces");
+
+			for (size_t j = 0; j < json_object_array_length(ifs); j++) {
+				const char *h = jstr(json_object_array_get_idx(ifs, j), "host_interface");
+
+				if (h && !strcmp(h, name))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * The uplink: --uplink, else the one the instance remembers, else the device
+ * of the default route (none without one). The instance keeps its first
+ * choice until its last project goes: a later up naming another is refused.
+ */
+static int uplink_resolve(struct actx *c, struct settings *st)
+{
+	const char *have = jstr(c->in->state, "uplink"), *want = c->o->uplink, *src;
+	char name[IFNAMSIZ] = "";
+	int err, ifindex;
+
+	st->mtu = ENDPOINT_MTU;
+	if (want && !strcmp(want, "none"))
+		want = "";
+	if (want && have && strcmp(want, have)) {
+		fprintf(stderr, "berth: instance %s uses uplink %s; this up asks for --uplink %s: bring its projects down to change it\n",
+			c->in->name, *have ? have : "none", *want ? want : "none");
+		return APPLY_USER_ERROR;
+	}
+	if (want && strlen(want) >= IFNAMSIZ) {
+		fprintf(stderr, "berth: --uplink %s: not an interface name (at most %d characters)\n",
+			want, IFNAMSIZ - 1);
+		return APPLY_USER_ERROR;
+	}
+	src = want ? "--uplink" : have ? "the instance's uplink" : "the default route's device";
+	if (want || have) {
+		snprintf(name, sizeof(name), "%s", want ? want : have);
+	} else {
+		err = route_default_ifindex(c->nl, &ifindex);
+		if (err == -ENOENT) {
+			fprintf(stderr, "berth: warning: instance %s has no default route: no uplink, so endpoints get no outbound masquerade (name one with --uplink IFNAME)\n",
+				c->in->name);
+			return 0;
+		}
+		if (!err)
+			err = link_get_name(c->nl, ifindex, name);
+		if (err) {
+			fprintf(stderr, "berth: find the default route's device in instance %s: %s\n",
+				c->in->name, strerror(-err));
+			return err;
+		}
+	}
+	if (!*name)
+		return 0;
+	if (!strcmp(name, "lo") || berth_device(c->in, name)) {
+		fprintf(stderr, "berth: %s %s: %s cannot be the uplink\n", src, name,
+			!strcmp(name, "lo") ? "the loopback device" : "a device berth made");
+		return APPLY_USER_ERROR;
+	}
+	ifindex = link_ifindex(c->nl, name);
+	if (ifindex == -ENODEV || ifindex == -EINVAL) {
+		fprintf(stderr, "berth: %s %s: no such interface in instance %s\n", src, name,
+			c->in->name);
+		return APPLY_USER_ERROR;
+	}
+	if (ifindex < 0) {
+		fprintf(stderr, "berth: uplink %s: %s\n", name, strerror(-ifindex));
+		return ifindex;
+	}
+	err = addr_primary_ipv4(c->nl, ifindex, &st->uplink_ip);
+	if (err == -EADDRNOTAVAIL) {
+		fprintf(stderr, "berth: %s %s has no IPv4 address: outbound flows are masqueraded to its primary one\n",
+			src, name);
+		return APPLY_USER_ERROR;
+	}
+	if (!err)
+		err = link_get_mtu(c->nl, ifindex, &st->mtu);
+	if (err) {
+		fprintf(stderr, "berth: uplink %s: %s\n", name, strerror(-err));
+		return err;
+	}
+	snprintf(st->uplink, sizeof(st->uplink), "%s", name);
+	st->uplink_ifindex = ifindex;
+	if (!have && !c->o->quiet) {
+		char a[16];
+
+		fprintf(stderr, "berth: uplink %s (%s), masquerading to %s, MTU %u\n", name,
+			want ? "--uplink" : "the default route's", ipv4_str(st->uplink_ip, a), st->mtu);
+	}
+	return 0;
+}
+
+/* net.ipv4.ip_local_port_range of the current namespace: where host sockets get their ports. */
+static int local_port_range(unsigned *lo, unsigned *hi)
+{
+	FILE *f = fopen(PORT_RANGE_SYSCTL, "re");
+	bool ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%u %u", lo, hi) == 2 && *lo <= *hi && *hi <= 65535;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/*
+ * The source ports of masqueraded flows: x-berth.nat_ports (remembered by the
+ * instance), else the ports above ip_local_port_range when there are at least
+ * 1024 of them, else those from 1024 up to below it. Never ports that host
+ * sockets may take: the uplink program would steal their replies.
+ */
+static int nat_range_resolve(struct actx *c, const struct spec *s, struct settings *st)
+{
+	const char *have = jstr(c->in->state, "nat_ports");
+	unsigned llo, lhi, lo = 0, hi = 0;
+	int err = local_port_range(&llo, &lhi);
+
+	if (err) {
+		fprintf(stderr, "berth: read %s in instance %s: %s\n", PORT_RANGE_SYSCTL, c->in->name,
+			strerror(-err));
+		return err;
+	}
+	if (s->has_nat_ports) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "%u-%u", s->nat_port_lo, s->nat_port_hi);
+		if (have && strcmp(have, want)) {
+			fprintf(stderr, "%s:%d:%d: error: x-berth.nat_ports %s: instance %s masquerades with source ports %s: bring its projects down to change it\n",
+				s->file, s->nat_ports_loc.line, s->nat_ports_loc.col, want, c->in->name,
+				have);
+			return APPLY_USER_ERROR;
+		}
+		if (s->nat_port_lo <= lhi && llo <= s->nat_port_hi) {
+			fprintf(stderr, "%s:%d:%d: error: x-berth.nat_ports %s overlaps net.ipv4.ip_local_port_range %u-%u of instance %s, where host sockets take their ports\n",
+				s->file, s->nat_ports_loc.line, s->nat_ports_loc.col, want, llo, lhi,
+				c->in->name);
+			return APPLY_USER_ERROR;
+		}
+		st->nat_explicit = true;
+		st->nat_lo = s->nat_port_lo;
+		st->nat_hi = s->nat_port_hi;
+		return 0;
+	}
+	if (have && sscanf(have, "%u-%u", &lo, &hi) == 2 && lo <= hi && hi <= 65535) {
+		if (lo <= lhi && llo <= hi)
+			fprintf(stderr, "berth: warning: instance %s masquerades with source ports %s, which net.ipv4.ip_local_port_range %u-%u now overlaps\n",
+				c->in->name, have, llo, lhi);
+		st->nat_explicit = true;
+		st->nat_lo = (uint16_t)lo;
+		st->nat_hi = (uint16_t)hi;
+		return 0;
+	}
+	lo = hi = 0;
+	if (65535 - lhi >= 1024) {
+		lo = lhi + 1;
+		hi = 65535;
+	} else if (llo >= SPEC_NAT_PORT_MIN + 1024) {
+		lo = SPEC_NAT_PORT_MIN;
+		hi = llo - 1;
+	} else if (lhi < 65535) {
+		lo = lhi + 1;	/* fewer than 1024, but all there is */
+		hi = 65535;
+	} else if (llo > SPEC_NAT_PORT_MIN) {
+		lo = SPEC_NAT_PORT_MIN;
+		hi = llo - 1;
+	} else if (*st->uplink) {
+		fprintf(stderr, "berth: net.ipv4.ip_local_port_range %u-%u of instance %s leaves no port for masquerade: narrow it, or set x-berth.nat_ports\n",
+			llo, lhi, c->in->name);
+		return APPLY_USER_ERROR;
+	}
+	st->nat_lo = (uint16_t)lo;
+	st->nat_hi = (uint16_t)hi;
+	return 0;
+}
+
+/*
+ * A map's size: --FLAG, else x-berth, else what it is (the default on the
+ * instance's first load). A pinned map keeps its size; asking for another is
+ * refused before anything changes.
+ */
+static int size_resolve(struct actx *c, const struct spec *s, const char *map, const char *what,
+			const char *opt, const char *key, uint32_t flag, uint32_t file,
+			struct loc loc, uint32_t *out)
+{
+	uint32_t ask = flag ? flag : file, have;
+	int err;
+
+	*out = ask;
+	if (!ask)
+		return 0;
+	err = dp_pinned_map_size(c->in->pin_dir, map, &have);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		fprintf(stderr, "berth: read the size of %s/%s: %s\n", c->in->pin_dir, map,
+			strerror(-err));
+		return err;
+	}
+	if (have == ask)
+		return 0;
+	if (flag)
+		fprintf(stderr, "berth: %s %u: the instance's %s holds %u entries; take its projects down to resize\n",
+			opt, ask, what, have);
+	else
+		fprintf(stderr, "%s:%d:%d: error: x-berth.%s %u: the instance's %s holds %u entries; take its projects down to resize\n",
+			s->file, loc.line, loc.col, key, ask, what, have);
+	return APPLY_USER_ERROR;
+}
+
+/*
+ * One identity per service, for policy: kept while the service stays, never
+ * handed out again once it goes (a stale rule can then match nothing).
+ */
+static void identities_assign(struct actx *c, const struct spec *s, struct json_object *p,
+			      struct settings *st)
+{
+	struct json_object *have = NULL, *ps = projects(c->in), *v;
+	int64_t next = jint(c->in->state, "identity_next");
+
+	if (p)
+		json_object_object_get_ex(p, "identities", &have);
+	if (next < 1)
+		next = 1;
+	json_object_object_foreach(ps, k, q) {
+		struct json_object *ids;
+
+		(void)k;
+		if (!json_object_object_get_ex(q, "identities", &ids))
+			continue;
+		json_object_object_foreach(ids, svc, id) {
+			(void)svc;
+			if (json_object_get_int64(id) >= next)
+				next = json_object_get_int64(id) + 1;
+		}
+	}
+	st->ids = json_object_new_object();
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		int64_t id;
+
+		if (have && json_object_object_get_ex(have, s->svcs[i].name, &v) &&
+		    json_object_get_int64(v) > 0)
+			id = json_object_get_int64(v);
+		else
+			id = next++;
+		json_object_object_add(st->ids, s->svcs[i].name, json_object_new_int64(id));
+	}
+	st->id_next = next;
+}
+
+/*
+ * The project's rules compiled with its identities, and the instance's whole
+ * set: every other project's as state.json keeps them, with these. A set
+ * that differs from the active one becomes the next revision.
+ */
+static int policy_plan(struct actx *c, const struct spec *s, struct settings *st)
+{
+	struct policy_entry *old = NULL;
+	struct json_object *ps = projects(c->in);
+	uint32_t *ids = xcalloc(s->n_svcs + 1, sizeof(*ids));
+	size_t n_old = 0;
+	int err;
+
+	for (size_t i = 0; i < s->n_svcs; i++)
+		ids[i] = service_identity(st, s->svcs[i].name);
+	err = policy_compile(s, ids, &st->mine, &st->n_mine);
+	free(ids);
+	if (err) {
+		fprintf(stderr, "berth: compile the policy of project %s: %s\n", s->project,
+			strerror(-err));
+		return err;
+	}
+	json_object_object_foreach(ps, k, p) {
+		struct json_object *rules = jarr_get(p, "policy");
+
+		policy_from_json(rules, &old, &n_old);
+		if (strcmp(k, s->project))
+			policy_from_json(rules, &st->all, &st->n_all);
+	}
+	for (size_t i = 0; i < st->n_mine; i++)
+		*VEC_PUSH(st->all, st->n_all) = st->mine[i];
+	policy_entries_sort(old, n_old);
+	policy_entries_sort(st->all, st->n_all);
+	st->policy_rev = (uint32_t)jint(c->in->state, "policy_rev");
+	/* the old revision stays until the new one is active: both must fit */
+	if (st->n_all > BERTH_MAX_POLICY / 2) {
+		fprintf(stderr, "berth: the policy of instance %s compiles to %zu entries; at most %d fit (berth_policy_v1 holds two revisions while it switches)\n",
+			c->in->name, st->n_all, BERTH_MAX_POLICY / 2);
+		free(old);
+		return APPLY_USER_ERROR;
+	}
+	if (!policy_entries_equal(old, n_old, st->all, st->n_all)) {
+		st->policy_changed = true;
+		st->policy_rev++;
+	}
+	free(old);
+	return 0;
+}
+
+static bool policy_guards(const struct policy_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!e[i].from_id && !e[i].proto)
+			return true;
+	return false;
+}
+
+/* berth_cfg_v1 as this up leaves it. */
+static void cfg_build(struct settings *st)
+{
+	struct berth_cfg *cfg = &st->cfg;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (*st->uplink) {
+		cfg->flags |= BERTH_CFG_UPLINK;
+		cfg->uplink_ip = htonl(st->uplink_ip);
+		cfg->uplink_ifindex = (uint32_t)st->uplink_ifindex;
+	}
+	if (policy_guards(st->all, st->n_all))
+		cfg->flags |= BERTH_CFG_POLICY;
+	cfg->nat_port_min = st->nat_lo;
+	cfg->nat_port_max = st->nat_hi;
+	cfg->policy_rev = st->policy_rev;
+	berth_ct_default_timeouts(cfg);
+}
+
+/* Everything an up decides for the instance, before it changes anything. */
+static int settings_resolve(struct actx *c, const struct spec *s, struct json_object *p,
+			    struct settings *st)
+{
+	int err;
+
+	err = uplink_resolve(c, st);
+	if (!err)
+		err = nat_range_resolve(c, s, st);
+	if (!err)
+		err = size_resolve(c, s, "berth_ct_v1", "conntrack table", "--conntrack-max",
+				   "conntrack_max", c->o->ct_max, s->ct_max, s->ct_max_loc,
+				   &st->sizes.ct_max);
+	if (!err)
+		err = size_resolve(c, s, "berth_nat_v1", "NAT table", "--nat-max", "nat_max",
+				   c->o->nat_max, s->nat_max, s->nat_max_loc, &st->sizes.nat_max);
+	if (err)
+		return err;
+	identities_assign(c, s, p, st);
+	err = policy_plan(c, s, st);
+	if (err)
+		return err;
+	cfg_build(st);
+	return 0;
+}
+
+static void settings_free(struct settings *st)
+{
+	json_object_put(st->ids);
+	free(st->mine);
+	free(st->all);
+}
+
+/* The uplink is new to the datapath: this up attaches its program. */
+static bool uplink_new(const struct settings *st)
+{
+	return *st->uplink && (!(st->old_cfg.flags & BERTH_CFG_UPLINK) ||
+			       st->old_cfg.uplink_ifindex != (uint32_t)st->uplink_ifindex);
+}
+
+/*
+ * The add phase's first steps: the uplink's program, the next policy
+ * revision beside the active one, then berth_cfg_v1, which switches to it in
+ * one write. Each undoable: a failed up leaves the old revision active.
+ */
+static int settings_apply(struct actx *c, const struct settings *st)
+{
+	struct json_object *op;
+	int err = 0;
+
+	if (uplink_new(st)) {
+		progress(c, "uplink %s", st->uplink);
+		op = op_new("uplink");
+		jset_int(op, "ifindex", st->uplink_ifindex);
+		err = step(c, op);
+		if (!err)
+			err = dp_attach_uplink(&c->dp, st->uplink_ifindex);
+	} else if (*st->uplink) {
+		/* attached already: replacing berth's own filter repairs one removed by hand */
+		err = dp_attach_uplink(&c->dp, st->uplink_ifindex);
+	}
+	if (!err && st->policy_changed) {
+		progress(c, "policy revision %u: %zu entries", st->policy_rev, st->n_all);
+		op = op_new("policy");
+		jset_int(op, "rev", st->policy_rev);
+		err = step(c, op);
+		if (!err)
+			err = policy_rev_write(&c->dp, st->policy_rev, st->all, st->n_all);
+	}
+	if (!err && memcmp(&st->cfg, &st->old_cfg, sizeof(st->cfg))) {
+		char *hex = hex_encode(&st->old_cfg, sizeof(st->old_cfg));
+
+		op = op_new("cfg");
+		jset_str(op, "old", hex);
+		free(hex);
+		err = step(c, op);
+		if (!err)
+			err = dp_cfg_set(&c->dp, &st->cfg);
+	}
+	return err;
+}
+
+/* What the state keeps of the settings, once the up has committed. */
+static void settings_commit(struct instance *in, struct json_object *p, const struct settings *st)
+{
+	jset_str(in->state, "uplink", st->uplink);
+	if (st->nat_explicit) {
+		char r[16];
+
+		snprintf(r, sizeof(r), "%u-%u", st->nat_lo, st->nat_hi);
+		jset_str(in->state, "nat_ports", r);
+	}
+	jset_int(in->state, "policy_rev", st->policy_rev);
+	jset_int(in->state, "identity_next", st->id_next);
+	if (!p)
+		return;
+	json_object_object_add(p, "identities", json_object_get(st->ids));
+	json_object_object_add(p, "policy", policy_to_json(st->mine, st->n_mine));
+}
+
+/*
+ * After a project left (a down that was not the instance's last): the
+ * instance's set without its rules becomes the next revision. Its identities
+ * are never reused, so the old entries could match nothing; this keeps the
+ * map to what the state says and drops the POLICY flag with the last rule.
+ */
+static void policy_resync(struct actx *c)
+{
+	struct policy_entry *all = NULL;
+	struct json_object *ps = projects(c->in);
+	uint32_t rev = (uint32_t)jint(c->in->state, "policy_rev") + 1;
+	struct berth_cfg cfg;
+	bool switched = false;
+	size_t n = 0;
+	int err;
+
+	json_object_object_foreach(ps, k, p) {
+		(void)k;
+		policy_from_json(jarr_get(p, "policy"), &all, &n);
+	}
+	err = ensure_dp(c);
+	if (!err)
+		err = dp_cfg_get(&c->dp, &cfg);
+	if (!err)
+		err = policy_rev_write(&c->dp, rev, all, n);
+	if (!err) {
+		cfg.policy_rev = rev;
+		cfg.flags &= ~BERTH_CFG_POLICY;
+		if (policy_guards(all, n))
+			cfg.flags |= BERTH_CFG_POLICY;
+		err = dp_cfg_set(&c->dp, &cfg);
+		switched = !err;
+	}
+	if (!err) {
+		jset_int(c->in->state, "policy_rev", rev);
+		err = instance_save(c->in);
+	}
+	/* the old revision goes once the state names the new one; a set not switched to goes */
+	if (!err)
+		err = policy_rev_delete(&c->dp, rev, /* keep */ true);
+	else if (!switched && c->dp_open)
+		policy_rev_delete(&c->dp, rev, /* keep */ false);
+	if (err)
+		fprintf(stderr, "berth: warning: policy of instance %s not brought up to date: %s (the next up does it)\n",
+			c->in->name, strerror(-err));
+	free(all);
+}
+
 int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o)
 {
 	struct json_object *p, *rm_eps = NULL, *rm_nets = NULL, *add_eps = NULL, *header, *op;
-	bool *want_net = NULL, *want_ep = NULL, new_project = false;
+	bool *want_net = NULL, *want_ep = NULL, new_project = false, cfg_dirty;
+	struct settings st = { 0 };
 	char *before = NULL;
-	struct plan pl = { .s = s };
+	struct plan pl = { .s = s, .st = &st };
 	char other[256];
 	struct actx c;
 	int err;
@@ -1225,24 +1833,39 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		err = dns_servers_check(in, o);
 	if (err)
 		return APPLY_USER_ERROR;
+	err = actx_open(&c, in, o);
+	if (err)
+		return err;
+	/* the uplink, ports, sizes and policy are checked before anything changes too */
+	err = settings_resolve(&c, s, state_project(in, s->project), &st);
+	if (err) {
+		actx_close(&c);
+		settings_free(&st);
+		return err;
+	}
+	c.sizes = &st.sizes;
 	err = registry_add(s->project, in->name, other, sizeof(other));
 	if (err == -EEXIST) {
 		fprintf(stderr, "berth: project %s is already up on instance %s; bring it down there first\n",
 			s->project, other);
+		actx_close(&c);
+		settings_free(&st);
 		return APPLY_USER_ERROR;
 	} else if (err) {
 		fprintf(stderr, "berth: registry: %s\n", strerror(-err));
+		actx_close(&c);
+		settings_free(&st);
 		return err;
 	}
-	err = actx_open(&c, in, o);
-	if (err)
-		return err;
 	p = state_project(in, s->project);
 	new_project = !p;
 	before = xstrdup(json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN));
 	err = dns_settings(in, o, &c);
+	if (!err)
+		err = dp_cfg_get(&c.dp, &st.old_cfg);
 	if (err)
 		goto out;
+	cfg_dirty = memcmp(&st.cfg, &st.old_cfg, sizeof(st.cfg)) != 0;
 
 	/* the plan: what goes (absent or changed), what comes (absent or changed) */
 	rm_eps = json_object_new_array();
@@ -1297,10 +1920,12 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		c.steps += want_net[i];
 	for (size_t i = 0; i < s->n_eps; i++)
 		c.steps += want_ep[i];
-	if (!c.steps) {
+	c.steps += uplink_new(&st) + st.policy_changed;
+	if (!c.steps && !cfg_dirty) {
 		/* no endpoint or network changes; settings (dns_ttl, --dns) may still have */
 		if (p)
 			jset_int(p, "dns_ttl", s->dns_ttl);
+		settings_commit(in, p, &st);
 		if (strcmp(before, json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN))) {
 			err = instance_save(in);
 			if (err) {
@@ -1339,6 +1964,9 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		jset_str(op, "project", s->project);
 		err = step(&c, op);
 	}
+	/* the next policy revision is active before the endpoints it guards appear */
+	if (!err)
+		err = settings_apply(&c, &st);
 	for (size_t i = 0; !err && i < s->n_nets; i++)
 		if (want_net[i])
 			err = net_add(&c, &pl, &s->nets[i]);
@@ -1379,6 +2007,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	}
 	jset_str(in->state, "txn", c.txn);
 	jset_int(p, "dns_ttl", s->dns_ttl);
+	settings_commit(in, p, &st);
 	err = instance_save(in);
 	if (err) {
 		fprintf(stderr, "berth: save the state: %s\n", strerror(-err));
@@ -1386,6 +2015,10 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		goto out;
 	}
 	journal_end(&c);
+	/* the state names the new revision: the others go (and any a crash left) */
+	if (policy_rev_delete(&c.dp, st.policy_rev, /* keep */ true))
+		fprintf(stderr, "berth: warning: old policy revisions of instance %s are left in berth_policy_v1\n",
+			in->name);
 	/*
 	 * The agent serves DNS from the state it watches; start it if none runs,
 	 * and have it read the new state now (a reload answers once the new
@@ -1404,6 +2037,7 @@ out:
 	free(want_net);
 	free(want_ep);
 	free(before);
+	settings_free(&st);
 	actx_close(&c);
 	/* a new project that failed before its first step leaves no registry entry */
 	if (err && new_project && !state_project(in, s->project))
@@ -1414,6 +2048,7 @@ out:
 int apply_down(struct instance *in, const char *project, const struct apply_opts *o)
 {
 	struct json_object *p = state_project(in, project), *eps, *nets, *arr;
+	bool had_policy;
 	struct actx c;
 	int err;
 
@@ -1438,10 +2073,13 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 		json_object_array_add(nets, json_object_new_string(
 						    jstr(json_object_array_get_idx(arr, i), "name")));
 	c.steps = (int)(json_object_array_length(eps) + json_object_array_length(nets));
+	had_policy = jlen(jarr_get(p, "policy")) > 0;
 	err = remove_phase(&c, project, eps, nets, true);
 	/* the last project takes the agent with it */
 	if (!err && !json_object_object_length(projects(in)))
 		agent_stop(in);
+	else if (!err && had_policy)
+		policy_resync(&c);
 	json_object_put(eps);
 	json_object_put(nets);
 	actx_close(&c);

@@ -13,6 +13,7 @@
 #define BERTH_APPLY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "instance.h"
 #include "spec.h"
@@ -22,6 +23,10 @@ struct apply_opts {
 	bool quiet;		/* no progress lines */
 	const char *const *dns;	/* --dns SERVER...: the instance's upstream servers */
 	size_t n_dns;
+	/* --uplink IFNAME or "none"; NULL: the instance's, else the default route's device */
+	const char *uplink;
+	uint32_t ct_max;	/* --conntrack-max (0: x-berth.conntrack_max, else as it is) */
+	uint32_t nat_max;	/* --nat-max (0: x-berth.nat_max, else as it is) */
 };
 
 /* Finish or roll back an apply that died half way. 0 when nothing was left. */

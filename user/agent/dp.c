@@ -298,13 +298,54 @@ int dp_fdb_set(const struct dp *dp, uint32_t net_id, const uint8_t mac[6], uint3
 }
 
 int dp_ip_set(const struct dp *dp, uint32_t ip_be, uint32_t net_id, uint32_t ifindex,
-	      const uint8_t mac[6])
+	      const uint8_t mac[6], uint32_t identity, uint32_t slot)
 {
 	struct berth_ip_key k = { .ip = ip_be };
-	struct berth_ip v = { .net_id = net_id, .ifindex = ifindex };
+	struct berth_ip v = { .net_id = net_id, .ifindex = ifindex, .identity = identity,
+			      .slot = slot };
 
 	memcpy(v.mac, mac, 6);
 	return upd(dp->ip_fd, &k, &v);
+}
+
+int dp_cfg_get(const struct dp *dp, struct berth_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(dp->cfg_fd, &zero, cfg) ? -errno : 0;
+}
+
+int dp_cfg_set(const struct dp *dp, const struct berth_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	return upd(dp->cfg_fd, &zero, cfg);
+}
+
+int dp_subnet_set(const struct dp *dp, uint32_t addr_be, uint8_t prefixlen, uint32_t net_id)
+{
+	/* the LPM trie's prefix counts the bits of addr, the key's only data */
+	struct berth_subnet_key k = { .prefixlen = prefixlen, .addr = addr_be };
+
+	return upd(dp->subnet_fd, &k, &net_id);
+}
+
+int dp_subnet_del(const struct dp *dp, uint32_t addr_be, uint8_t prefixlen)
+{
+	struct berth_subnet_key k = { .prefixlen = prefixlen, .addr = addr_be };
+
+	return del(dp->subnet_fd, &k);
+}
+
+int dp_pinned_map_size(const char *pin_dir, const char *name, uint32_t *max_entries)
+{
+	int fd = pin_get(pin_dir, name), err;
+
+	if (fd < 0)
+		return fd;
+	err = dp_map_size(fd, max_entries);
+	close(fd);
+	return err;
 }
 
 int dp_ep_del(const struct dp *dp, uint32_t ifindex, uint32_t net_id, const uint8_t mac[6],

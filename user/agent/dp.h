@@ -64,7 +64,16 @@ int dp_ep_del(const struct dp *dp, uint32_t ifindex, uint32_t net_id, const uint
 int dp_fdb_set(const struct dp *dp, uint32_t net_id, const uint8_t mac[6], uint32_t ifindex,
 	       uint32_t slot);
 int dp_ip_set(const struct dp *dp, uint32_t ip_be, uint32_t net_id, uint32_t ifindex,
-	      const uint8_t mac[6]);
+	      const uint8_t mac[6], uint32_t identity, uint32_t slot);
+
+/* berth_cfg_v1's one entry. */
+int dp_cfg_get(const struct dp *dp, struct berth_cfg *cfg);
+int dp_cfg_set(const struct dp *dp, const struct berth_cfg *cfg);
+/* berth_subnet_v1: @addr_be/@prefixlen → @net_id; deleting an absent entry is fine. */
+int dp_subnet_set(const struct dp *dp, uint32_t addr_be, uint8_t prefixlen, uint32_t net_id);
+int dp_subnet_del(const struct dp *dp, uint32_t addr_be, uint8_t prefixlen);
+/* max_entries of the map pinned as @name under @pin_dir; -ENOENT when it is not pinned. */
+int dp_pinned_map_size(const char *pin_dir, const char *name, uint32_t *max_entries);
 
 /* Sum of a (slot, reason) counter over every CPU. */
 int dp_counter(const struct dp *dp, uint32_t slot, uint32_t reason, uint64_t *packets,

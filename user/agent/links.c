@@ -382,6 +382,139 @@ int link_delete(struct nl_ctx *ctx, const char *name)
 	return err;
 }
 
+/* The link @ifindex as the kernel has it now; NULL with the error in *err. */
+static struct rtnl_link *link_get(struct nl_ctx *ctx, int ifindex, int *err)
+{
+	struct rtnl_link *link = NULL;
+
+	*err = -EINVAL;
+	if (ifindex <= 0)
+		return NULL;
+	ctx_reset(ctx);
+	*err = ctx_errno(ctx, rtnl_link_get_kernel(ctx->sk, ifindex, NULL, &link));
+	if (!*err && !link)
+		*err = -ENODEV;
+	return *err ? NULL : link;
+}
+
+int link_get_mtu(struct nl_ctx *ctx, int ifindex, unsigned int *mtu)
+{
+	struct rtnl_link *link;
+	int err;
+
+	link = link_get(ctx, ifindex, &err);
+	if (!link)
+		return err;
+	*mtu = rtnl_link_get_mtu(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+int link_get_name(struct nl_ctx *ctx, int ifindex, char *name)
+{
+	struct rtnl_link *link;
+	const char *n;
+	int err;
+
+	link = link_get(ctx, ifindex, &err);
+	if (!link)
+		return err;
+	n = rtnl_link_get_name(link);
+	if (n && strlen(n) < IFNAMSIZ)
+		strcpy(name, n);
+	else
+		err = -ENODEV;
+	rtnl_link_put(link);
+	return err;
+}
+
+/*
+ * A dump request of @type with @hdr as its family header; @cb sees each message. The
+ * socket's own error callback stays in place, so the kernel's errno is kept.
+ */
+static int dump(struct nl_ctx *ctx, int type, void *hdr, size_t hdrlen, nl_recvmsg_msg_cb_t cb,
+		void *arg)
+{
+	struct nl_cb *ncb, *sk_cb;
+	struct nl_msg *msg;
+	int err;
+
+	msg = nlmsg_alloc_simple(type, NLM_F_DUMP);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, hdr, hdrlen, NLMSG_ALIGNTO) < 0) {
+		err = -EMSGSIZE;
+		goto free_msg;
+	}
+	sk_cb = nl_socket_get_cb(ctx->sk);
+	ncb = nl_cb_clone(sk_cb);
+	nl_cb_put(sk_cb);
+	if (!ncb) {
+		err = -ENOMEM;
+		goto free_msg;
+	}
+	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	ctx_reset(ctx);
+	err = nl_send_auto(ctx->sk, msg);
+	if (err >= 0)
+		err = nl_recvmsgs(ctx->sk, ncb);
+	err = ctx_errno(ctx, err);
+	nl_cb_put(ncb);
+free_msg:
+	nlmsg_free(msg);
+	return err;
+}
+
+struct addr_pick {
+	int ifindex;
+	uint32_t ip;		/* network order */
+	int rank;		/* 0: none yet, 1: primary of another scope, 2: primary, global */
+};
+
+static int addr_pick_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct ifaddrmsg *ifa = nlmsg_data(nlh);
+	struct nlattr *tb[IFA_MAX + 1];
+	struct addr_pick *k = arg;
+	struct nlattr *a;
+	uint32_t flags;
+	int rank;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || nlmsg_parse(nlh, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
+		return NL_OK;
+	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != k->ifindex)
+		return NL_OK;
+	flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	/* IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on p2p links) */
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a || (flags & IFA_F_SECONDARY))
+		return NL_OK;
+	rank = ifa->ifa_scope == RT_SCOPE_UNIVERSE ? 2 : 1;
+	if (rank > k->rank) {
+		k->rank = rank;
+		k->ip = nla_get_u32(a);
+	}
+	return NL_OK;
+}
+
+int addr_primary_ipv4(struct nl_ctx *ctx, int ifindex, uint32_t *ip)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
+	struct addr_pick k = { .ifindex = ifindex };
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	err = dump(ctx, RTM_GETADDR, &ifa, sizeof(ifa), addr_pick_cb, &k);
+	if (err)
+		return err;
+	if (!k.rank)
+		return -EADDRNOTAVAIL;
+	*ip = ntohl(k.ip);
+	return 0;
+}
+
 /* An rtnl_addr for @ip/@prefixlen on @ifindex; NULL with errno set. */
 static struct rtnl_addr *addr_build(int ifindex, uint32_t ip, int prefixlen)
 {
@@ -631,6 +764,58 @@ int route_add_host(struct nl_ctx *ctx, uint32_t ip, int ifindex)
 int route_add_default(struct nl_ctx *ctx, uint32_t gw, int ifindex)
 {
 	return route_add(ctx, 0, 0, gw, ifindex, RT_SCOPE_UNIVERSE);
+}
+
+struct default_pick {
+	int ifindex;
+	uint32_t metric;
+	bool found;
+};
+
+static int default_pick_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct rtmsg *rtm = nlmsg_data(nlh);
+	struct nlattr *tb[RTA_MAX + 1];
+	struct default_pick *k = arg;
+	uint32_t table, metric;
+	int oif = 0;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(nlh, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return NL_OK;
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
+	    rtm->rtm_dst_len)
+		return NL_OK;
+	if (tb[RTA_OIF]) {
+		oif = (int)nla_get_u32(tb[RTA_OIF]);
+	} else if (tb[RTA_MULTIPATH] && nla_len(tb[RTA_MULTIPATH]) >= (int)sizeof(struct rtnexthop)) {
+		/* multipath: the first hop's device */
+		oif = ((struct rtnexthop *)nla_data(tb[RTA_MULTIPATH]))->rtnh_ifindex;
+	}
+	metric = tb[RTA_PRIORITY] ? nla_get_u32(tb[RTA_PRIORITY]) : 0;
+	if (oif > 0 && (!k->found || metric < k->metric)) {
+		k->found = true;
+		k->metric = metric;
+		k->ifindex = oif;
+	}
+	return NL_OK;
+}
+
+int route_default_ifindex(struct nl_ctx *ctx, int *ifindex)
+{
+	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN };
+	struct default_pick k = { 0 };
+	int err;
+
+	err = dump(ctx, RTM_GETROUTE, &rtm, sizeof(rtm), default_pick_cb, &k);
+	if (err)
+		return err;
+	if (!k.found)
+		return -ENOENT;
+	*ifindex = k.ifindex;
+	return 0;
 }
 
 int route_del_host(struct nl_ctx *ctx, uint32_t ip, int ifindex)

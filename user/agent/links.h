@@ -35,6 +35,16 @@ int link_get_mac(struct nl_ctx *ctx, int ifindex, uint8_t mac[6]);
 int link_set_up(struct nl_ctx *ctx, int ifindex);
 /* Deletes @name (a veth takes its peer with it); 0 if absent. */
 int link_delete(struct nl_ctx *ctx, const char *name);
+/* The MTU of @ifindex. */
+int link_get_mtu(struct nl_ctx *ctx, int ifindex, unsigned int *mtu);
+/* The name of @ifindex, into @name (IFNAMSIZ bytes). */
+int link_get_name(struct nl_ctx *ctx, int ifindex, char *name);
+
+/*
+ * The primary IPv4 address of @ifindex (the first that is not secondary, global scope
+ * preferred), host order; -EADDRNOTAVAIL when it has none.
+ */
+int addr_primary_ipv4(struct nl_ctx *ctx, int ifindex, uint32_t *ip);
 
 /* Adds @ip/@prefixlen (with broadcast, as Docker does); 0 if exactly that address exists. */
 int addr_add(struct nl_ctx *ctx, int ifindex, uint32_t ip, int prefixlen);
@@ -47,6 +57,8 @@ int route_add_host(struct nl_ctx *ctx, uint32_t ip, int ifindex);
 int route_del_host(struct nl_ctx *ctx, uint32_t ip, int ifindex);
 /* default via @gw dev @ifindex, main table; 0 if that route exists, -EEXIST if another does. */
 int route_add_default(struct nl_ctx *ctx, uint32_t gw, int ifindex);
+/* The device of the main table's IPv4 default route (lowest metric); -ENOENT when none. */
+int route_default_ifindex(struct nl_ctx *ctx, int *ifindex);
 
 /* A PERMANENT ARP entry @ip -> @mac on @ifindex, replacing any other entry for @ip. */
 int neigh_add_permanent(struct nl_ctx *ctx, int ifindex, uint32_t ip, const uint8_t mac[6]);

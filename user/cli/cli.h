@@ -3,6 +3,7 @@
 #define BERTH_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "spec.h"
 
@@ -22,6 +23,9 @@ struct cli {
 	const char *dns[4];	/* up --dns SERVER (repeatable; the agent uses up to 4) */
 	size_t n_dns;
 	const char *from;	/* dns --from SERVICE[.N] */
+	const char *uplink;	/* up --uplink IFNAME|none */
+	uint32_t ct_max;	/* up --conntrack-max N (0: not given) */
+	uint32_t nat_max;	/* up --nat-max N (0: not given) */
 	int argc;		/* the verb's operands */
 	char **argv;
 };

@@ -212,6 +212,13 @@ int do_config(struct cli *c)
 	pr_str(&p, "name", s->project);
 	pr_str(&p, "file", s->file);
 	pr_int(&p, "dns_ttl", s->dns_ttl);
+	/* instance settings: left out when the file does not set them */
+	if (s->has_nat_ports)
+		print_range(&p, "nat_ports", s->nat_port_lo, s->nat_port_hi);
+	if (s->ct_max)
+		pr_int(&p, "conntrack_max", s->ct_max);
+	if (s->nat_max)
+		pr_int(&p, "nat_max", s->nat_max);
 	print_networks(&p, s);
 	pr_arr_open(&p, "services");
 	for (size_t i = 0; i < s->n_svcs; i++)

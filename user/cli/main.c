@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* berth: the command table, global options and spec loading shared by verbs. */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,9 @@ static const struct cmd {
 } cmds[] = {
 	{ "config", do_config, "config [-f FILE] [-p PROJECT] [--json] [-v]",
 	  "validate a compose file and print the model berth would apply" },
-	{ "up", do_up, "up [-f FILE] [-p PROJECT] [--host-netns NS] [--dns SERVER]... [--json]",
+	{ "up", do_up,
+	  "up [-f FILE] [-p PROJECT] [--host-netns NS] [--dns SERVER]... [--uplink IFNAME|none]\n"
+	  "         [--conntrack-max N] [--nat-max N] [--json]",
 	  "create or update the project's networks, endpoints and datapath" },
 	{ "down", do_down, "down [-p PROJECT] [--host-netns NS]",
 	  "remove everything the project made" },
@@ -73,6 +77,10 @@ static void usage(FILE *f)
 	      "  -p, --project-name NAME the project (default: the file's name:, else its directory)\n"
 	      "      --host-netns NS     act on the instance of namespace NS (default: this host)\n"
 	      "      --dns SERVER        up: upstream DNS server for names berth does not know\n"
+	      "      --uplink IFNAME     up: the interface that leads outside (default: the default\n"
+	      "                          route's; none: no outbound masquerade)\n"
+	      "      --conntrack-max N   up: conntrack entries of a new instance (default 131072)\n"
+	      "      --nat-max N         up: NAT entries of a new instance (default 65536)\n"
 	      "      --from SERVICE[.N]  dns: the endpoint that asks\n"
 	      "      --json              print JSON\n"
 	      "  -v, --verbose           say more (config: list the keys berth ignores)\n"
@@ -181,6 +189,27 @@ struct spec *cli_load_spec_opts(const struct cli *c, const struct cli_load_opts 
 	return s;
 }
 
+/* A map size option: a decimal integer within the bounds of x-berth's. */
+static int map_size_arg(const char *opt, const char *arg, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!isdigit((unsigned char)*arg) || *end || errno) {
+		fprintf(stderr, "berth: %s %s: not a number\n", opt, arg);
+		return -1;
+	}
+	if (v < SPEC_MAP_SIZE_MIN || v > SPEC_MAP_SIZE_MAX) {
+		fprintf(stderr, "berth: %s %s: must be %d to %d\n", opt, arg, SPEC_MAP_SIZE_MIN,
+			SPEC_MAP_SIZE_MAX);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -193,6 +222,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "dns", required_argument, NULL, 'D' },
 		{ "from", required_argument, NULL, 'F' },
+		{ "uplink", required_argument, NULL, 'U' },
+		{ "conntrack-max", required_argument, NULL, 'C' },
+		{ "nat-max", required_argument, NULL, 'M' },
 		{ 0 },
 	};
 	struct cli c = { 0 };
@@ -240,6 +272,19 @@ int main(int argc, char **argv)
 		}
 		case 'F':
 			c.from = optarg;
+			break;
+		case 'U':
+			if (!*optarg) {
+				fprintf(stderr, "berth: --uplink needs an interface name, or none\n");
+				return EXIT_USER;
+			}
+			c.uplink = optarg;
+			break;
+		case 'C':
+		case 'M':
+			if (map_size_arg(opt == 'C' ? "--conntrack-max" : "--nat-max", optarg,
+					 opt == 'C' ? &c.ct_max : &c.nat_max))
+				return EXIT_USER;
 			break;
 		case 'v':
 			c.verbose++;

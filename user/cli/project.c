@@ -105,7 +105,8 @@ static int open_instance(const struct cli *c, struct instance *in, const char *i
 int do_up(struct cli *c)
 {
 	struct apply_opts o = { .verbose = c->verbose > 0, .quiet = c->json, .dns = c->dns,
-				.n_dns = c->n_dns };
+				.n_dns = c->n_dns, .uplink = c->uplink, .ct_max = c->ct_max,
+				.nat_max = c->nat_max };
 	struct spec_prior_net *pn = NULL;
 	struct spec_prior_addr *pa = NULL;
 	struct spec *s = NULL, *first;
@@ -591,6 +592,21 @@ static void print_counters(struct printer *p, const struct dp *dp, uint32_t slot
 	pr_obj_close(p);
 }
 
+/* A table's fill: entries (a walk of its keys) and max_entries. */
+static void print_fill(struct printer *p, const char *key, int map_fd, size_t key_size)
+{
+	uint64_t entries = 0;
+	uint32_t max = 0;
+
+	/* a table that cannot be read says so by its absence, not by a false zero */
+	if (dp_map_size(map_fd, &max) || dp_map_count(map_fd, key_size, &entries))
+		return;
+	pr_obj_open(p, key);
+	pr_int(p, "entries", (int64_t)entries);
+	pr_int(p, "max", max);
+	pr_obj_close(p);
+}
+
 int do_stats(struct cli *c)
 {
 	char project[256], inst[256];
@@ -655,6 +671,9 @@ int do_stats(struct cli *c)
 		pr_obj_close(&p);
 	}
 	pr_obj_close(&p);
+	/* instance-wide: every project of the instance shares these tables */
+	print_fill(&p, "conntrack", dp.ct_fd, sizeof(struct berth_ct_key));
+	print_fill(&p, "nat", dp.nat_fd, sizeof(struct berth_ct_key));
 	pr_obj_close(&p);
 	pr_end(&p);
 	dp_close(&dp);

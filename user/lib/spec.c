@@ -433,6 +433,35 @@ static void parse_policy(struct loader *ld, yaml_node_t *n)
 	}
 }
 
+/*
+ * x-berth.nat_ports: "LO-HI", the source ports of masqueraded flows. Whether
+ * it overlaps the host's ip_local_port_range is a fact of the instance's
+ * namespace: `up` checks that.
+ */
+static void parse_nat_ports(struct loader *ld, yaml_node_t *n)
+{
+	const char *v = want_str(ld, n, "x-berth.nat_ports");
+	uint16_t lo, hi;
+	char *err;
+
+	if (!v)
+		return;
+	err = port_parse_range(v, &lo, &hi);
+	if (err) {
+		ld_err(ld, n, "x-berth.nat_ports: %s", err);
+		free(err);
+		return;
+	}
+	if (lo < SPEC_NAT_PORT_MIN) {
+		ld_err(ld, n, "x-berth.nat_ports %s must lie within %u-65535", v, SPEC_NAT_PORT_MIN);
+		return;
+	}
+	ld->s->has_nat_ports = true;
+	ld->s->nat_port_lo = lo;
+	ld->s->nat_port_hi = hi;
+	ld->s->nat_ports_loc = nloc(n);
+}
+
 static void parse_xberth_top(struct loader *ld, yaml_node_t *n)
 {
 	struct pairs ps = map_pairs(ld, n, "x-berth");
@@ -447,9 +476,21 @@ static void parse_xberth_top(struct loader *ld, yaml_node_t *n)
 				ld->s->dns_ttl = (uint32_t)ll;
 		} else if (!strcmp(k, "policy")) {
 			parse_policy(ld, v);
+		} else if (!strcmp(k, "nat_ports")) {
+			parse_nat_ports(ld, v);
+		} else if (!strcmp(k, "conntrack_max") || !strcmp(k, "nat_max")) {
+			bool ct = k[0] == 'c';
+			char what[32];
+
+			snprintf(what, sizeof(what), "x-berth.%s", k);
+			if (!want_int(ld, v, what, SPEC_MAP_SIZE_MIN, SPEC_MAP_SIZE_MAX, &ll))
+				continue;
+			*(ct ? &ld->s->ct_max : &ld->s->nat_max) = (uint32_t)ll;
+			*(ct ? &ld->s->ct_max_loc : &ld->s->nat_max_loc) = nloc(v);
 		} else {
 			ld_err(ld, ps.p[i].key,
-			       "unknown x-berth key \"%s\" at the top level (expected dns_ttl, policy)", k);
+			       "unknown x-berth key \"%s\" at the top level (expected dns_ttl, policy, nat_ports, conntrack_max, nat_max)",
+			       k);
 		}
 	}
 	free(ps.p);

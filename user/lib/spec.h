@@ -158,6 +158,12 @@ struct ignored_key {
 	char *path;
 };
 
+/* Bounds of x-berth.conntrack_max and nat_max (and of up's --conntrack-max, --nat-max). */
+#define SPEC_MAP_SIZE_MIN 16
+#define SPEC_MAP_SIZE_MAX 16777216
+/* Lowest port of x-berth.nat_ports: below it are the privileged ports. */
+#define SPEC_NAT_PORT_MIN 1024
+
 struct spec {
 	char *file;
 	char *project;
@@ -165,6 +171,13 @@ struct spec {
 	uint32_t dns_ttl;		/* x-berth.dns_ttl */
 	struct policy_rule *policy;	/* x-berth.policy */
 	size_t n_policy;
+	bool has_nat_ports;		/* x-berth.nat_ports: the SNAT source-port range */
+	uint16_t nat_port_lo, nat_port_hi;
+	struct loc nat_ports_loc;
+	uint32_t ct_max;		/* x-berth.conntrack_max; 0: not given */
+	struct loc ct_max_loc;
+	uint32_t nat_max;		/* x-berth.nat_max; 0: not given */
+	struct loc nat_max_loc;
 	struct network *nets;
 	size_t n_nets;
 	struct service *svcs;

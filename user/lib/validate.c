@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ipv4.h"
+#include "policy_compile.h"
 #include "spec_int.h"
 #include "util.h"
 
@@ -367,17 +368,52 @@ static int svc_find(const struct spec *s, const char *name)
 	return -1;
 }
 
+/* A rule's end must be a service with endpoints of its own: identities live on them. */
+static bool policy_end_ok(struct loader *ld, const char *name, struct loc loc)
+{
+	const struct spec *s = ld->s;
+	int i = name ? svc_find(s, name) : -2;
+
+	if (i == -2)
+		return false;
+	if (i < 0) {
+		ERR(ld, loc, "policy: unknown service \"%s\"", name);
+		return false;
+	}
+	if (s->svcs[i].mode != NET_MODE_BRIDGE) {
+		ERR(ld, loc, "policy: service %s has network_mode: %s, so no traffic of its own for a rule to match",
+		    name, s->svcs[i].mode == NET_MODE_HOST ? "host" : "none");
+		return false;
+	}
+	return true;
+}
+
 static void validate_policy(struct loader *ld)
 {
+	static const uint8_t port_protos[] = { 6, 17 };
 	struct spec *s = ld->s;
 
 	for (size_t i = 0; i < s->n_policy; i++) {
 		struct policy_rule *r = &s->policy[i];
+		bool ok = policy_end_ok(ld, r->from, r->from_loc);
 
-		if (r->from && svc_find(s, r->from) < 0)
-			ERR(ld, r->from_loc, "policy: unknown service \"%s\"", r->from);
-		if (r->to && svc_find(s, r->to) < 0)
-			ERR(ld, r->to_loc, "policy: unknown service \"%s\"", r->to);
+		if (!policy_end_ok(ld, r->to, r->to_loc) || !ok)
+			continue;
+		/* one map entry per (from, to, proto) holds the merged ranges of every rule */
+		for (size_t p = 0; p < ARRAY_SIZE(port_protos); p++) {
+			size_t now, before;
+
+			if (r->proto && r->proto != port_protos[p])
+				continue;
+			now = policy_ranges_for(s, i, r->from, r->to, port_protos[p], NULL, 0);
+			before = i ? policy_ranges_for(s, i - 1, r->from, r->to, port_protos[p], NULL, 0)
+				   : 0;
+			if (now > BERTH_POLICY_RANGES && before <= BERTH_POLICY_RANGES) {
+				ERR(ld, r->loc, "policy: %s to %s over %s allows %zu separate port ranges; at most %d fit (merge them into wider ranges)",
+				    r->from, r->to, p ? "udp" : "tcp", now, BERTH_POLICY_RANGES);
+				break;
+			}
+		}
 	}
 }
 
