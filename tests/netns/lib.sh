@@ -23,6 +23,11 @@
 # projects it brought up (up_project) are taken down and the namespaces it made
 # (ns_track) deleted. DEBUG=1 stops after a failure, before that cleanup, so
 # the environment can be inspected (ip netns exec NS sh, build/berth ps ...).
+#
+# Servers and long-lived clients run in the background with spawn (bounded by timeout,
+# stopped by the test's cleanup); tests/netns/nettool.py has the ones the tools installed
+# lack. A script that needs a way out calls outside_start for an "outside" namespace behind
+# an uplink veth (see "the outside" below) and outside_stop before finish.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # BERTH, else $BUILD/berth (BUILD relative to the repository, as tests/run.sh sets it)
@@ -218,6 +223,226 @@ for row in json.load(sys.stdin):
 print(total)' "$1"
 }
 
+# ---- counters ----
+
+# counted PROJECT REASON [HOSTNS]: packets under REASON (a name of berth_reason_name in
+# include/berth/drop.h: drop_policy, snat, ...) in `berth stats --json`'s total; 0 if none.
+counted() {
+	berth --host-netns "${3:-$HOST}" -p "$1" stats --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d.get("total", {}).get(sys.argv[1], {}).get("packets", 0))' "$2"
+}
+
+# drops_total PROJECT [HOSTNS]: packets under every drop_* reason in stats --json's total.
+drops_total() {
+	berth --host-netns "${2:-$HOST}" -p "$1" stats --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(v.get("packets", 0) for k, v in d.get("total", {}).items() if k.startswith("drop_")))'
+}
+
+# cnt_dump [HOSTNS]: every row of the instance's berth_cnt_v1, whatever its slot (endpoint
+# interfaces, the uplink's, 0): "slot reason packets", sorted. Empty when nothing is pinned.
+cnt_dump() {
+	local h=${1:-$HOST} pin
+
+	pin=/sys/fs/bpf/berth/$h/berth_cnt_v1
+	[[ -e $pin ]] || return 0
+	nsenter --net="/run/netns/$h" bpftool map dump pinned "$pin" -j | python3 -c 'import json, sys
+rows = []
+for row in json.load(sys.stdin):
+    f = row.get("formatted")
+    if f:
+        rows.append((f["key"]["slot"], f["key"]["reason"],
+                     sum(v["value"]["packets"] for v in f["values"])))
+        continue
+    k = bytes(int(b, 16) for b in row["key"])
+    rows.append((int.from_bytes(k[0:4], "little"), int.from_bytes(k[4:8], "little"),
+                 sum(int.from_bytes(bytes(int(b, 16) for b in v["value"][:8]), "little")
+                     for v in row["values"])))
+for r in sorted(rows):
+    print("%d %d %d" % r)'
+}
+
+# ---- background processes ----
+
+# The interpreter itself, not a wrapper (pyenv's shim): its pid is the one to stop.
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
+NETTOOL=$REPO/tests/netns/nettool.py	# echo servers, a sniffer, long-lived clients
+
+# spawn SECONDS LOG CMD...: CMD (a program, not a function) in the background, stdout and
+# stderr to LOG, stopped by timeout after SECONDS at the latest and by the test's cleanup
+# (TERM, then KILL). Sets SPAWNED to its pid.
+spawn() {
+	local secs=$1 log=$2
+
+	shift 2
+	timeout -k 2 "$secs" "$@" </dev/null >"$log" 2>&1 &
+	SPAWNED=$!
+	echo "$SPAWNED $(pid_start "$SPAWNED")" >>"$TMP/pids"
+}
+
+# pid_start PID: the process's start time (field 22 of /proc/PID/stat), which tells it from
+# a later process given the same pid.
+pid_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
+
+# pid_ours PID START: PID is still the process that started at START (START empty: assumed).
+pid_ours() { [[ -z $2 || $(pid_start "$1") == "$2" ]]; }
+
+# spawn_exec SECONDS LOG PROJECT SERVICE[.N] CMD...: spawn, inside the endpoint (berth exec
+# passes TERM on to CMD).
+spawn_exec() {
+	local secs=$1 log=$2 p=$3 svc=$4
+
+	shift 4
+	spawn "$secs" "$log" "$BERTH" --host-netns "$HOST" -p "$p" exec "$svc" -- "$@"
+}
+
+# spawn_in NETNS SECONDS LOG CMD...: spawn, inside a namespace of the test's own.
+spawn_in() {
+	local ns=$1 secs=$2 log=$3
+
+	shift 3
+	spawn "$secs" "$log" ip netns exec "$ns" "$@"
+}
+
+# all_gone: every "PID START" on stdin is gone (or no longer that process).
+all_gone() {
+	local p t
+
+	while read -r p t; do
+		pid_gone "$p" || ! pid_ours "$p" "$t" || return 1
+	done
+}
+
+# bg_stop_all: every process spawned by the test that still runs: TERM, 3 s, KILL. Only
+# those: a pid whose start time changed is someone else's now.
+bg_stop_all() {
+	local p t _
+
+	while read -r p t; do
+		pid_ours "$p" "$t" && kill -TERM "$p" 2>/dev/null || true
+	done <"$TMP/pids"
+	for _ in $(seq 30); do
+		all_gone <"$TMP/pids" && break
+		sleep 0.1
+	done
+	while read -r p t; do
+		pid_ours "$p" "$t" && kill -KILL "$p" 2>/dev/null || true
+	done <"$TMP/pids"
+	: >"$TMP/pids"
+}
+
+# at_cleanup 'COMMAND': run (eval) by the test's cleanup, before its projects go down.
+at_cleanup() { echo "$1" >>"$TMP/cleanup"; }
+
+# log_has FILE ERE: a line of FILE matches ERE (for wait_until).
+log_has() { [[ -f $1 ]] && grep -qE "$2" "$1"; }
+
+# listening PROJECT SERVICE PORT: something listens on TCP PORT in the endpoint.
+listening() {
+	[[ -n $(berth --host-netns "$HOST" -p "$1" exec "$2" -- ss -Hltn "sport = :$3" 2>/dev/null) ]]
+}
+
+# tcp_ok PROJECT SERVICE ADDR PORT: a TCP connection from the endpoint, up to 3 s.
+tcp_ok() { berth --host-netns "$HOST" -p "$1" exec "$2" -- nc -z -w 3 "$3" "$4"; }
+
+# tcp_fails PROJECT SERVICE ADDR PORT: no TCP connection within 2 s.
+tcp_fails() {
+	if berth --host-netns "$HOST" -p "$1" exec "$2" -- nc -z -w 2 "$3" "$4"; then
+		echo "expected no connection from $2 to $3:$4"
+		return 1
+	fi
+}
+
+# ---- the outside: a namespace behind the instance's uplink ----
+#
+#   berth-t-PID-out (outside)            berth-t-PID-h (the instance's host namespace)
+#   +------------------------------+     +-------------------------------------------+
+#   | lo: 203.0.113.10/32 (FAR)    | veth| tupPID 198.51.100.1/24: the uplink, whose  |
+#   | eth0: 198.51.100.2/24        +-----+ address berth masquerades to;              |
+#   |   servers, a sniffer on eth0 |     | default via 198.51.100.2                   |
+#   +------------------------------+     +-------------------------------------------+
+#
+# FAR is beyond the next hop, so that the datapath has to route through the gateway.
+# IPv6 is off on both ends (no router solicitations in counters or the sniffer). A script
+# calls outside_start after netns_setup and outside_stop before finish; berth up gets
+# --uplink "$UPLINK" (up_out).
+OUT_NS="berth-t-$$-out"
+UPLINK="tup$$"			# "tup" + a pid of at most 7 digits: within IFNAMSIZ
+UPLINK_ADDR=198.51.100.1
+OUT_ADDR=198.51.100.2
+FAR_ADDR=203.0.113.10
+
+outside_setup() {
+	ip netns add "$OUT_NS"
+	ip -n "$HOST" link add "$UPLINK" type veth peer name eth0 netns "$OUT_NS"
+	ip netns exec "$HOST" sysctl -qw "net.ipv6.conf.$UPLINK.disable_ipv6=1"
+	ip netns exec "$OUT_NS" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+	ip -n "$HOST" addr add "$UPLINK_ADDR/24" dev "$UPLINK"
+	ip -n "$HOST" link set "$UPLINK" up
+	ip -n "$HOST" route add default via "$OUT_ADDR" dev "$UPLINK"
+	ip -n "$OUT_NS" link set lo up
+	ip -n "$OUT_NS" addr add "$FAR_ADDR/32" dev lo
+	ip -n "$OUT_NS" addr add "$OUT_ADDR/24" dev eth0
+	ip -n "$OUT_NS" link set eth0 up
+	expect "$HOST reaches $FAR_ADDR in $OUT_NS" \
+		wait_until 5 ip netns exec "$HOST" ping -n -c1 -W1 "$FAR_ADDR"
+}
+
+# outside_start: the outside, once per script, as a test line of its own; the script
+# ends there if it cannot be made.
+outside_start() {
+	run outside-namespace outside_setup
+	if [[ $FAILED != 0 ]]; then
+		outside_stop
+		finish
+		exit "$FAILED"
+	fi
+}
+
+# outside_stop: the link first (deleting a namespace is asynchronous), then the namespace.
+outside_stop() {
+	ip -n "$HOST" link del "$UPLINK" 2>/dev/null || true
+	ip netns del "$OUT_NS" 2>/dev/null || true
+}
+
+# up_out PROJECT FILE [ARGS...]: up_project with --uplink "$UPLINK".
+up_out() {
+	local p=$1 f=$2
+
+	shift 2
+	up_project "$p" "$f" "$HOST" --uplink "$UPLINK" "$@"
+}
+
+# out_serve PORT[,PORT...] LOG [ADDR]: nettool's TCP and UDP echo in the outside (on FAR
+# unless ADDR), until the test ends. Each of these out_* starts LOG afresh.
+out_serve() {
+	: >"$2"
+	spawn_in "$OUT_NS" 600 "$2.out" "$PY" "$NETTOOL" serve "${3:-$FAR_ADDR}" "$1" "$2"
+	expect "the outside's echo server on $1" wait_until 10 log_has "$2" '^ready$'
+}
+
+# out_http PORT LOG: an HTTP server (nettool http) on FAR:PORT in the outside, until the
+# test ends, serving "berth-outside-PID"; LOG gets its request lines, which begin with the
+# client's address.
+out_http() {
+	mkdir -p "$TMP/www"
+	echo "berth-outside-$$" >"$TMP/www/index.html"
+	: >"$2"
+	spawn_in "$OUT_NS" 600 "$2.out" "$PY" "$NETTOOL" http "$FAR_ADDR" "$1" "$TMP/www" "$2"
+	expect "the outside's http server on $1" wait_until 10 log_has "$2" '^ready$'
+}
+
+# out_sniff LOG: every IPv4 packet arriving at the outside's eth0, until the test ends.
+out_sniff() {
+	: >"$1"
+	spawn_in "$OUT_NS" 600 "$1.out" "$PY" "$NETTOOL" sniff eth0 "$1"
+	expect "the outside's sniffer" wait_until 10 log_has "$1" '^ready$'
+}
+
+# sniffed LOG ERE: how many sniffed packets match ERE (fields: SRC DST PROTO SPORT DPORT).
+sniffed() { grep -v '^ready$' "$1" | grep -cE "$2" || true; }
+
 # cgroup2 mount point, from /proc/mounts
 cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
 
@@ -300,6 +525,14 @@ debug_stop() {
 test_cleanup() {
 	local p h n
 
+	# background processes first (spawn): a berth exec among them holds its endpoint
+	if [[ -s $TMP/pids ]]; then
+		bg_stop_all
+	fi
+	if [[ -s $TMP/cleanup ]]; then
+		tac "$TMP/cleanup" | while read -r n; do eval "$n" >/dev/null 2>&1 || true; done
+		: >"$TMP/cleanup"
+	fi
 	if [[ -s $TMP/projects ]]; then
 		tac "$TMP/projects" | while read -r p h; do
 			# never without --host-netns: the machine's own instance is not ours
@@ -309,10 +542,6 @@ test_cleanup() {
 			fi
 		done
 		: >"$TMP/projects"
-	fi
-	if [[ -s $TMP/pids ]]; then
-		while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$TMP/pids"
-		: >"$TMP/pids"
 	fi
 	if [[ -s $TMP/netns ]]; then
 		tac "$TMP/netns" | while read -r n; do
@@ -402,6 +631,7 @@ netns_setup() {
 	: >"$TMP/projects"
 	: >"$TMP/netns"
 	: >"$TMP/pids"
+	: >"$TMP/cleanup"
 	ip netns add "$HOST" 2>"$TMP/netns.err" ||
 		skip_all "ip netns add fails: $(cat "$TMP/netns.err")"
 	snapshot "$TMP/baseline" "$HOST"

@@ -609,8 +609,8 @@ static void print_fill(struct printer *p, const char *key, int map_fd, size_t ke
 
 int do_stats(struct cli *c)
 {
-	char project[256], inst[256];
-	uint64_t total[BERTH_REASON_MAX][2] = { { 0 } };
+	char project[256], inst[256], uplink[64] = "";
+	uint64_t total[BERTH_REASON_MAX][2] = { { 0 } }, uplink_total[BERTH_REASON_MAX][2] = { { 0 } };
 	struct json_object *st, *eps;
 	struct instance in;
 	struct printer p;
@@ -629,6 +629,8 @@ int do_stats(struct cli *c)
 		return rc;
 	}
 	err = dp_open(&dp, in.pin_dir, NULL, c->verbose > 0);
+	if (in.state && jstr(in.state, "uplink"))
+		snprintf(uplink, sizeof(uplink), "%s", jstr(in.state, "uplink"));
 	instance_close(&in);
 	if (err) {
 		json_object_put(st);
@@ -671,7 +673,11 @@ int do_stats(struct cli *c)
 		pr_obj_close(&p);
 	}
 	pr_obj_close(&p);
-	/* instance-wide: every project of the instance shares these tables */
+	/* instance-wide: the uplink's program (what arrived from outside), and the tables */
+	pr_obj_open(&p, "uplink");
+	pr_str(&p, "interface", uplink);
+	print_counters(&p, &dp, BERTH_SLOT_UPLINK, uplink_total);
+	pr_obj_close(&p);
 	print_fill(&p, "conntrack", dp.ct_fd, sizeof(struct berth_ct_key));
 	print_fill(&p, "nat", dp.nat_fd, sizeof(struct berth_ct_key));
 	pr_obj_close(&p);
