@@ -114,15 +114,15 @@ static int topo_write(void)
 
 	err = map_put(skel->maps.berth_net_v1, &net_id, &net, "net 1");
 	if (!err)
-		err = map_put(skel->maps.berth_ep_v1, &ifx_a, &ep, "endpoint A");
+		err = map_put(skel->maps.berth_ep_v2, &ifx_a, &ep, "endpoint A");
 	if (!err)
 		err = map_put(skel->maps.berth_fdb_v1, &fk_a, &fdb_a, "A's MAC");
 	if (!err)
 		err = map_put(skel->maps.berth_fdb_v1, &fk_b, &fdb_b, "B's MAC");
 	if (!err)
-		err = map_put(skel->maps.berth_ip_v1, &ik_a, &ipv_a, "A's address");
+		err = map_put(skel->maps.berth_ip_v2, &ik_a, &ipv_a, "A's address");
 	if (!err)
-		err = map_put(skel->maps.berth_ip_v1, &ik_b, &ipv_b, "B's address");
+		err = map_put(skel->maps.berth_ip_v2, &ik_b, &ipv_b, "B's address");
 	return err;
 }
 

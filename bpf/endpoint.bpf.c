@@ -78,7 +78,7 @@ static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 	if (!cfg || !(cfg->flags & BERTH_CFG_POLICY))
 		return 0;
 	rev = cfg->policy_rev;
-	dst = bpf_map_lookup_elem(&berth_ip_v1, &dk);
+	dst = bpf_map_lookup_elem(&berth_ip_v2, &dk);
 	to_id = dst ? dst->identity : 0;
 	gdst = policy_guarded(rev, to_id);
 	if (!gdst && !policy_guarded(rev, ep->identity))
@@ -249,7 +249,7 @@ static __always_inline int fwd_gateway(struct __sk_buff *skb, struct hdr_cursor 
 	__u32 *dnet;
 	int ret;
 
-	dst = bpf_map_lookup_elem(&berth_ip_v1, &key);
+	dst = bpf_map_lookup_elem(&berth_ip_v2, &key);
 	if (dst && dst->net_id != ep->net_id)
 		return -BERTH_DROP_ISOLATION;
 	if (dst) {
@@ -310,7 +310,7 @@ int berth_tc_endpoint_ingress(struct __sk_buff *skb)
 	struct ethhdr *eth;
 	int ret, proto;
 
-	ep = bpf_map_lookup_elem(&berth_ep_v1, &ifindex);
+	ep = bpf_map_lookup_elem(&berth_ep_v2, &ifindex);
 	if (!ep) {
 		ret = -BERTH_DROP_UNKNOWN_EP;
 		goto out;

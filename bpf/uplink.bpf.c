@@ -28,7 +28,7 @@ const volatile bool cfg_record_redirect = false;
 /* The endpoint a translated packet goes to: its MACs, then into its namespace. */
 static __always_inline int deliver(struct __sk_buff *skb, __u32 ifindex)
 {
-	const struct berth_ep *ep = bpf_map_lookup_elem(&berth_ep_v1, &ifindex);
+	const struct berth_ep *ep = bpf_map_lookup_elem(&berth_ep_v2, &ifindex);
 	int ret;
 
 	if (!ep)

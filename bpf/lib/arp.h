@@ -55,7 +55,7 @@ static __always_inline int arp_handle(struct hdr_cursor *c, struct ethhdr *eth,
 		return BERTH_PASS_ARP_REPLY;
 	}
 	key.ip = arp->tpa;
-	peer = bpf_map_lookup_elem(&berth_ip_v1, &key);
+	peer = bpf_map_lookup_elem(&berth_ip_v2, &key);
 	if (!peer || peer->net_id != ep->net_id)
 		return -BERTH_DROP_ARP_UNKNOWN;
 	arp_make_reply(eth, arp, peer->mac);

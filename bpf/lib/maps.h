@@ -25,7 +25,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct berth_ep);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} berth_ep_v1 SEC(".maps");
+} berth_ep_v2 SEC(".maps");
 
 /* forwarding database: (network, MAC) → host-side ifindex */
 struct {
@@ -43,7 +43,7 @@ struct {
 	__type(key, struct berth_ip_key);
 	__type(value, struct berth_ip);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} berth_ip_v1 SEC(".maps");
+} berth_ip_v2 SEC(".maps");
 
 /* verdict counters by (slot, reason), per CPU */
 struct {

@@ -37,7 +37,7 @@ struct berth_net {
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_net) == 16, "berth_net size");
 
-/* berth_ep_v1 (hash, by host-side ifindex): the endpoint behind a host-side veth */
+/* berth_ep_v2 (hash, by host-side ifindex): the endpoint behind a host-side veth */
 struct berth_ep {
 	__u32 net_id;		/* index into berth_net_v1 */
 	__u32 slot;		/* counter slot of this interface */
@@ -62,7 +62,7 @@ struct berth_fdb {
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_fdb) == 8, "berth_fdb size");
 
-/* berth_ip_v1 (hash): endpoint address → where it lives (every network of the instance) */
+/* berth_ip_v2 (hash): endpoint address → where it lives (every network of the instance) */
 struct berth_ip_key {
 	__be32 ip;		/* network order */
 };

@@ -445,9 +445,9 @@ static inline void maps_reset(void)
 	struct berth_cfg zero_cfg = {};
 	uint32_t i, zero = 0;
 
-	map_clear(skel->maps.berth_ep_v1);
+	map_clear(skel->maps.berth_ep_v2);
 	map_clear(skel->maps.berth_fdb_v1);
-	map_clear(skel->maps.berth_ip_v1);
+	map_clear(skel->maps.berth_ip_v2);
 	map_clear(skel->maps.berth_cnt_v1);
 	map_clear(skel->maps.berth_subnet_v1);
 	map_clear(skel->maps.berth_ct_v1);
@@ -495,14 +495,14 @@ static inline void put_endpoint(uint32_t ifindex, uint32_t slot, uint32_t net_id
 	memcpy(ipv.mac, mac, 6);
 	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_fdb_v1), &fk, &fdb,
 					     BPF_NOEXIST), 0);
-	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_ip_v1), &ik, &ipv,
+	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_ip_v2), &ik, &ipv,
 					     BPF_NOEXIST), 0);
 	if (!local)
 		return;
 	memcpy(&ep.ip, ip, 4);
 	memcpy(ep.mac, mac, 6);
 	memcpy(ep.host_mac, host_mac, 6);
-	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_ep_v1), &ifindex, &ep,
+	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_ep_v2), &ifindex, &ep,
 					     BPF_NOEXIST), 0);
 }
 

@@ -111,9 +111,9 @@ int dp_open(struct dp *dp, const char *pin_dir, const struct dp_sizes *sizes, bo
 		size_t off;
 	} maps[] = {
 		{ "berth_net_v1", offsetof(struct dp, net_fd) },
-		{ "berth_ep_v1", offsetof(struct dp, ep_fd) },
+		{ "berth_ep_v2", offsetof(struct dp, ep_fd) },
 		{ "berth_fdb_v1", offsetof(struct dp, fdb_fd) },
-		{ "berth_ip_v1", offsetof(struct dp, ip_fd) },
+		{ "berth_ip_v2", offsetof(struct dp, ip_fd) },
 		{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
 		{ "berth_dns_v1", offsetof(struct dp, dns_fd) },
 		{ "berth_cfg_v1", offsetof(struct dp, cfg_fd) },
