@@ -58,21 +58,45 @@ struct out {
 };
 
 /*
+ * Does this packet, with no flow behind it, open one in its own direction?
+ * A SYN, an echo request, any UDP datagram do; other TCP and echo replies
+ * continue a flow the other side opened.
+ */
+static __always_inline bool opens_flow(const struct flow *f)
+{
+	switch (f->key.proto) {
+	case BERTH_PROTO_TCP:
+		return (f->tcp_flags & (BERTH_TCP_SYN | BERTH_TCP_ACK | BERTH_TCP_RST)) ==
+		       BERTH_TCP_SYN;
+	case BERTH_PROTO_ICMP:
+		return f->icmp_type != ICMP_ECHOREPLY;
+	default:
+		return true;
+	}
+}
+
+/*
  * Policy for a packet between endpoints of one network. Flows to a guarded
- * service are admitted by the rules once and tracked; packets of tracked
- * flows are re-checked when the policy revision moves. Untouched otherwise.
+ * service are admitted by the rules once and tracked, and so are flows a
+ * guarded service opens, so that the packets travelling toward it are known
+ * as replies. Packets of tracked flows are re-checked when the policy
+ * revision moves; a flow that became denied loses its entry, and its later
+ * packets, in either direction, are judged as they come: what continues a
+ * flow (not a SYN) is judged as the flow's opener, whose rules no longer
+ * allow it. Traffic between unguarded services is untouched.
  */
 static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 					const struct berth_ep *ep, const struct berth_cfg *cfg,
 					__u32 ifindex)
 {
 	struct berth_ip_key dk = { .ip = iph->daddr };
+	struct berth_ct v = { .flags = BERTH_CT_POLICY };
 	struct berth_ct_key found;
 	const struct berth_ip *dst;
 	struct berth_ct *ct;
 	struct flow f = {};
 	__u32 rev, to_id;
-	bool gdst;
+	bool gdst, gsrc;
 	int reply, ret;
 
 	if (!cfg || !(cfg->flags & BERTH_CFG_POLICY))
@@ -81,15 +105,16 @@ static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 	dst = bpf_map_lookup_elem(&berth_ip_v2, &dk);
 	to_id = dst ? dst->identity : 0;
 	gdst = policy_guarded(rev, to_id);
-	if (!gdst && !policy_guarded(rev, ep->identity))
+	gsrc = policy_guarded(rev, ep->identity);
+	if (!gdst && !gsrc)
 		return 0;
 	ret = parse_flow(c, iph, &f);
 	if (ret < 0)
-		return gdst ? ret : 0;
+		return ret;	/* fragments of flows berth cannot judge */
 	ct = ct_lookup(&f, &reply, &found);
 	if (ct) {
 		if (ct->policy_rev != rev) {
-			/* the rules moved: the flow stays if its opening direction still may */
+			/* the rules moved: the flow stays if its opener still may open it */
 			__u32 from = reply ? to_id : ep->identity;
 			__u32 to = reply ? ep->identity : to_id;
 
@@ -102,18 +127,21 @@ static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 		ct_touch(ct, &f, reply);
 		return 0;
 	}
-	/*
-	 * A guarded service opening a flow to one that is not needs no rule, but
-	 * is tracked all the same: its replies travel toward the guarded side.
-	 */
+	if (!opens_flow(&f) && gsrc) {
+		/* it continues a flow the peer opened toward this guarded service */
+		if (!policy_allows(rev, to_id, ep->identity, f.key.proto, f.key.sport))
+			return -BERTH_DROP_POLICY;
+		key_swap(&found, &f.key);
+		ct_init(&v, &f, dst ? dst->ifindex : 0, dst ? dst->slot : 0, rev);
+		v.flags |= BERTH_CT_SEEN_REPLY;
+		return ct_create(&found, &v);
+	}
 	if (gdst && !policy_allows(rev, ep->identity, to_id, f.key.proto, f.key.dport))
 		return -BERTH_DROP_POLICY;
-	{
-		struct berth_ct v = { .flags = gdst ? BERTH_CT_POLICY : 0 };
-
-		ct_init(&v, &f, ifindex, ep->slot, rev);
-		return ct_create(&f.key, &v);
-	}
+	if (!gdst)
+		v.flags = 0;	/* opened by a guarded service to one that is not: no rule to judge */
+	ct_init(&v, &f, ifindex, ep->slot, rev);
+	return ct_create(&f.key, &v);
 }
 
 /* Frames to another endpoint's MAC on this network. */
@@ -173,6 +201,12 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return -BERTH_DROP_TOO_BIG;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return -BERTH_DROP_NO_ROUTE;
+	/*
+	 * Only the uplink's program turns replies back: a flow masqueraded out of
+	 * another interface would have its replies reach the host untranslated.
+	 */
+	if (fib.ifindex != cfg->uplink_ifindex)
 		return -BERTH_DROP_NO_ROUTE;
 	if (ret < 0)
 		return ret;

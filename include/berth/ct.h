@@ -47,18 +47,25 @@ enum berth_ct_state {
 /*
  * A TCP flow's next state after a packet with @tcp_flags travelling in
  * direction @reply (0: as the flow's first packet did, 1: the other way).
- * @flags is the flow's BERTH_CT_* flags; only the FIN bits are changed.
+ * @flags is the flow's BERTH_CT_* flags; only the FIN and RST bits are changed.
  */
 static inline __u8 berth_ct_tcp_next(__u8 state, __u8 tcp_flags, int reply, __u8 *flags)
 {
-	if (tcp_flags & BERTH_TCP_RST)
+	if (tcp_flags & BERTH_TCP_RST) {
+		/* remembered, so that its sender talking on shows the RST was not taken */
+		if (reply)
+			*flags |= BERTH_CT_RST_REPLY;
+		else
+			*flags &= (__u8)~BERTH_CT_RST_REPLY;
 		return BERTH_CT_CLOSE;
+	}
 	if (tcp_flags & BERTH_TCP_SYN) {
 		if (!reply && !(tcp_flags & BERTH_TCP_ACK)) {
 			/* a new SYN reuses a closed tuple; a retransmitted one changes nothing */
 			if (state == BERTH_CT_TIME_WAIT || state == BERTH_CT_CLOSE ||
 			    state == BERTH_CT_NONE) {
-				*flags &= (__u8)~(BERTH_CT_FIN_ORIG | BERTH_CT_FIN_REPLY);
+				*flags &= (__u8)~(BERTH_CT_FIN_ORIG | BERTH_CT_FIN_REPLY |
+						  BERTH_CT_RST_REPLY);
 				return BERTH_CT_SYN_SENT;
 			}
 			return state;
@@ -83,6 +90,13 @@ static inline __u8 berth_ct_tcp_next(__u8 state, __u8 tcp_flags, int reply, __u8
 	}
 	if (tcp_flags & BERTH_TCP_ACK) {
 		if (state == BERTH_CT_SYN_RECV && !reply)
+			return BERTH_CT_ESTABLISHED;
+		/*
+		 * A RST whose sender goes on talking was not taken (an endpoint ignores
+		 * a RST out of its window, RFC 5961): the flow stays open, and keeps
+		 * its long timeout. A RST that was taken leaves its sender silent.
+		 */
+		if (state == BERTH_CT_CLOSE && !!(*flags & BERTH_CT_RST_REPLY) == !!reply)
 			return BERTH_CT_ESTABLISHED;
 		if (state == BERTH_CT_NONE)
 			return BERTH_CT_ESTABLISHED;	/* picked up mid-stream */

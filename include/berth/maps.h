@@ -164,7 +164,8 @@ BERTH_STATIC_ASSERT(sizeof(struct berth_ct_key) == 16, "berth_ct_key size");
 #define BERTH_CT_SEEN_REPLY	(1u << 1)	/* a packet of the reply direction was seen */
 #define BERTH_CT_FIN_ORIG	(1u << 2)	/* the original direction sent FIN */
 #define BERTH_CT_FIN_REPLY	(1u << 3)	/* the reply direction sent FIN */
-#define BERTH_CT_POLICY		(1u << 4)	/* admitted by policy: re-checked when policy_rev moves */
+#define BERTH_CT_POLICY		(1u << 4)	/* admitted by a policy rule (a guarded service's flow) */
+#define BERTH_CT_RST_REPLY	(1u << 5)	/* the last RST came from the reply direction */
 
 struct berth_ct {
 	__u64 last_seen;	/* bpf_ktime_get_boot_ns() of the last packet */

@@ -1076,7 +1076,9 @@ static inline int harness_fixture(void)
 	    sh("ip route add 198.51.100.0/24 via 192.0.2.253") ||
 	    sh("ip route add 198.18.0.0/24 via " IPF " mtu lock 100", IPA(nh_ip)) ||
 	    sh("ip route add unreachable 203.0.113.0/25") ||
-	    sh("ip route add blackhole 203.0.113.128/25"))
+	    sh("ip route add blackhole 203.0.113.128/25") ||
+	    sh("ip link set d0 up && ip link set d0p up") ||
+	    sh("ip route add 198.19.0.0/24 dev d0"))
 		return 1;
 	err = write_file("/proc/sys/net/ipv4/conf/lo/forwarding", "1");
 	if (err) {

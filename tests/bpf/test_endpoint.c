@@ -68,6 +68,28 @@ static void policy_next_allows_5432(void)
 	policy_rev_to(POLICY_REV + 1);
 }
 
+/* Every flow forgotten: what a denial's first packet, or the GC, leaves behind. */
+static void flows_forget(void)
+{
+	int fd = map_fd(skel->maps.berth_ct_v1);
+	struct berth_ct_key k;
+
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		bpf_map_delete_elem(fd, &k);
+}
+
+static void policy_next_denies_5432_flow_gone(void)
+{
+	policy_next_denies_5432();
+	flows_forget();
+}
+
+static void policy_next_allows_5432_flow_gone(void)
+{
+	policy_next_allows_5432();
+	flows_forget();
+}
+
 static void policy_next_guards_nothing(void)
 {
 	policy_rev_to(POLICY_REV + 1);
@@ -472,6 +494,11 @@ static const struct row rows[] = {
 	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_BLACKHOLE), TCP(40000, 80, SYN)),
 	  .csum = CSUM_ALL,
 	  DROP(BERTH_DROP_NO_ROUTE) },
+	{ "snat: routed out of an interface other than the uplink: NO_ROUTE, never masqueraded",
+	  .cfg = CFG_UPLINK,
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OTHERIF), TCP(40000, 80, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_NO_ROUTE) },
 	/*
 	 * bpf_fib_lookup answers NOT_FWDED both for an address of the host and
 	 * when nothing matches (ENETUNREACH): the stack gets it and answers net
@@ -608,6 +635,35 @@ static const struct row rows[] = {
 	      TCP(5432, 40000, SYNACK)),
 	  .csum = CSUM_ALL,
 	  DROP_ON(SLOT_D, BERTH_DROP_POLICY) },
+	{ "policy: denied and its entry gone, db's next data segment: POLICY, nothing tracked",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_denies_5432_flow_gone, .ifindex = IFX_D,
+	  PKT(ETH(MAC_A, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_A),
+	      TCP(5432, 40000, ACK)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_D, BERTH_DROP_POLICY) },
+	{ "policy: denied and its entry gone, db's retransmitted SYN-ACK: POLICY",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_denies_5432_flow_gone, .ifindex = IFX_D,
+	  PKT(ETH(MAC_A, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_A),
+	      TCP(5432, 40000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_D, BERTH_DROP_POLICY) },
+	{ "policy: denied and its entry gone, api's next segment: POLICY",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_denies_5432_flow_gone,
+	  PKT(ETH(MAC_D, MAC_A, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_A, IP_D),
+	      TCP(40000, 5432, ACK)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_POLICY) },
+	{ "policy: allowed, entry gone, db speaks first: forwarded, tracked as api's flow",
+	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
+	  .between = policy_next_allows_5432_flow_gone, .ifindex = IFX_D,
+	  PKT(ETH(MAC_A, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_A),
+	      TCP(5432, 40000, ACK)),
+	  .csum = CSUM_ALL,
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_D, .reason = BERTH_PASS_FORWARD,
+	  CT_API_DB(BERTH_CT_ESTABLISHED, BERTH_CT_POLICY | BERTH_CT_SEEN_REPLY, POLICY_REV + 1) },
 	{ "policy: rev 6 still allows 5432: forwarded, the entry under rev 6",
 	  .topo = TOPO_POLICY, .cfg = CFG_POLICY, PRES(PRE_API_SYN),
 	  .between = policy_next_allows_5432,

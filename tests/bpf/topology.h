@@ -46,6 +46,7 @@
 #define IP_BLACKHOLE 203, 0, 113, 135 /* a blackhole route */
 #define IP_SMALLMTU 198, 18, 0, 7    /* routed over a path of locked MTU 100 */
 #define IP_NOROUTE  100, 64, 0, 7    /* no route at all (the namespace has no default) */
+#define IP_OTHERIF  198, 19, 0, 7    /* routed out of an interface other than the uplink */
 #define IP_LOOP	    127, 0, 0, 1
 #define IP_LOOP2    127, 1, 2, 3
 

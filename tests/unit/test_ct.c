@@ -28,6 +28,7 @@
 #define FINS	(BERTH_CT_FIN_ORIG | BERTH_CT_FIN_REPLY)
 /* every flag that is not a FIN bit: the state machine must leave them alone */
 #define OTHERS	(BERTH_CT_SNAT | BERTH_CT_SEEN_REPLY | BERTH_CT_POLICY)
+#define RSTR	BERTH_CT_RST_REPLY
 
 static const char *const state_names[] = {
 	"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "TIME_WAIT", "CLOSE",
@@ -98,8 +99,11 @@ static const struct step_row steps[] = {
 
 	/* RST */
 	{ "RST from the client", BERTH_CT_ESTABLISHED, RST, ORIG, 0, BERTH_CT_CLOSE, 0 },
-	{ "RST-ACK from the server", BERTH_CT_ESTABLISHED, RST | ACK, REPLY, 0, BERTH_CT_CLOSE, 0 },
-	{ "RST refusing a SYN", BERTH_CT_SYN_SENT, RST | ACK, REPLY, 0, BERTH_CT_CLOSE, 0 },
+	{ "RST-ACK from the server", BERTH_CT_ESTABLISHED, RST | ACK, REPLY, 0, BERTH_CT_CLOSE,
+	  RSTR },
+	{ "RST refusing a SYN", BERTH_CT_SYN_SENT, RST | ACK, REPLY, 0, BERTH_CT_CLOSE, RSTR },
+	{ "RST from the client after the server's", BERTH_CT_CLOSE, RST, ORIG, RSTR,
+	  BERTH_CT_CLOSE, 0 },
 	{ "RST in TIME_WAIT", BERTH_CT_TIME_WAIT, RST, ORIG, FINS, BERTH_CT_CLOSE, FINS },
 	{ "RST wins over SYN", BERTH_CT_TIME_WAIT, RST | SYN, ORIG, FINS, BERTH_CT_CLOSE, FINS },
 	{ "RST wins over FIN", BERTH_CT_ESTABLISHED, RST | FIN, ORIG, 0, BERTH_CT_CLOSE, 0 },
@@ -107,16 +111,24 @@ static const struct step_row steps[] = {
 	  BERTH_CT_FIN_REPLY },
 	{ "the second FIN after RST stays closed", BERTH_CT_CLOSE, FIN | ACK, REPLY,
 	  BERTH_CT_FIN_ORIG, BERTH_CT_CLOSE, FINS },
-	{ "ACK after RST stays closed", BERTH_CT_CLOSE, ACK, ORIG, 0, BERTH_CT_CLOSE, 0 },
+	{ "ACK from the other side of the client's RST stays closed", BERTH_CT_CLOSE, ACK, REPLY,
+	  0, BERTH_CT_CLOSE, 0 },
+	{ "ACK from the other side of the server's RST stays closed", BERTH_CT_CLOSE, ACK, ORIG,
+	  RSTR, BERTH_CT_CLOSE, RSTR },
+	{ "the client's RST not taken: it talks on, ESTABLISHED", BERTH_CT_CLOSE, ACK, ORIG, 0,
+	  BERTH_CT_ESTABLISHED, 0 },
+	{ "the server's RST not taken: it talks on, ESTABLISHED", BERTH_CT_CLOSE, ACK, REPLY, RSTR,
+	  BERTH_CT_ESTABLISHED, RSTR },
 
 	/* a new SYN reuses a finished tuple, clearing the FIN bits */
 	{ "SYN reuses TIME_WAIT", BERTH_CT_TIME_WAIT, SYN, ORIG, FINS, BERTH_CT_SYN_SENT, 0 },
 	{ "SYN reuses CLOSE", BERTH_CT_CLOSE, SYN, ORIG, BERTH_CT_FIN_ORIG, BERTH_CT_SYN_SENT, 0 },
+	{ "SYN reuse forgets the RST", BERTH_CT_CLOSE, SYN, ORIG, RSTR, BERTH_CT_SYN_SENT, 0 },
 	{ "a server's SYN does not reuse TIME_WAIT", BERTH_CT_TIME_WAIT, SYN, REPLY, FINS,
 	  BERTH_CT_TIME_WAIT, FINS },
 	{ "a SYN-ACK does not reuse CLOSE", BERTH_CT_CLOSE, SYN | ACK, ORIG, 0, BERTH_CT_CLOSE, 0 },
 
-	/* only FIN bits move: SNAT, SEEN_REPLY and POLICY survive everything */
+	/* only FIN and RST bits move: SNAT, SEEN_REPLY and POLICY survive everything */
 	{ "SYN reuse keeps the others", BERTH_CT_TIME_WAIT, SYN, ORIG, FINS | OTHERS,
 	  BERTH_CT_SYN_SENT, OTHERS },
 	{ "handshake keeps the others", BERTH_CT_SYN_SENT, SYN | ACK, REPLY, OTHERS,
@@ -124,7 +136,7 @@ static const struct step_row steps[] = {
 	{ "FIN keeps the others", BERTH_CT_ESTABLISHED, FIN, ORIG, OTHERS, BERTH_CT_FIN_WAIT,
 	  OTHERS | BERTH_CT_FIN_ORIG },
 	{ "RST keeps the others", BERTH_CT_ESTABLISHED, RST, REPLY, OTHERS | BERTH_CT_FIN_ORIG,
-	  BERTH_CT_CLOSE, OTHERS | BERTH_CT_FIN_ORIG },
+	  BERTH_CT_CLOSE, OTHERS | BERTH_CT_FIN_ORIG | RSTR },
 	{ "pickup keeps the others", BERTH_CT_NONE, ACK, ORIG, BERTH_CT_SNAT, BERTH_CT_ESTABLISHED,
 	  BERTH_CT_SNAT },
 	{ "reply direction does not set SEEN_REPLY here", BERTH_CT_ESTABLISHED, ACK, REPLY, 0,
@@ -188,7 +200,7 @@ static void test_seq_lifecycle(void **state)
 	};
 
 	(void)state;
-	run_seq(p, ARRAY_SIZE(p), BERTH_CT_SNAT, BERTH_CT_SNAT | BERTH_CT_FIN_ORIG);
+	run_seq(p, ARRAY_SIZE(p), BERTH_CT_SNAT, BERTH_CT_SNAT | BERTH_CT_FIN_ORIG | RSTR);
 }
 
 static void test_seq_pickup(void **state)
