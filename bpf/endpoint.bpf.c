@@ -198,8 +198,16 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
 		return BERTH_PASS_STACK;	/* an address of the host */
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		/*
+		 * With DF set, the host's forwarding answers "fragmentation needed"
+		 * and drops it, so path MTU discovery works; without DF it would
+		 * fragment and send it on untranslated.
+		 */
+		if (iph->frag_off & bpf_htons(IP_DF))
+			return BERTH_PASS_HOST_ICMP;
 		return -BERTH_DROP_TOO_BIG;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return -BERTH_DROP_NO_ROUTE;
 	/*
@@ -210,8 +218,9 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 		return -BERTH_DROP_NO_ROUTE;
 	if (ret < 0)
 		return ret;
+	/* the host's forwarding answers "time exceeded" and drops it: traceroute works */
 	if (iph->ttl <= 1)
-		return -BERTH_DROP_TTL;	/* before a flow and a port are taken for it */
+		return BERTH_PASS_HOST_ICMP;
 	if (f.key.proto != BERTH_PROTO_TCP && f.key.proto != BERTH_PROTO_UDP &&
 	    !(f.key.proto == BERTH_PROTO_ICMP && f.icmp_type == ICMP_ECHO))
 		return -BERTH_DROP_CT_INVALID;	/* nothing to translate it by */
@@ -334,9 +343,8 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 SEC("tc")
 int berth_tc_endpoint_ingress(struct __sk_buff *skb)
 {
-	struct hdr_cursor c = { .pos = (void *)(long)skb->data,
-				.end = (void *)(long)skb->data_end };
 	__u32 ifindex = skb->ifindex;	/* at tc ingress: the host-side veth */
+	struct hdr_cursor c;
 	struct out o = { 0 };
 	__u32 slot = 0, net_id;
 	const struct berth_net *net;
@@ -357,6 +365,9 @@ int berth_tc_endpoint_ingress(struct __sk_buff *skb)
 		goto out;
 	}
 
+	pull_headers(skb);
+	c.pos = (void *)(long)skb->data;
+	c.end = (void *)(long)skb->data_end;
 	proto = parse_ethhdr(&c, &eth);
 	if (proto < 0) {
 		ret = proto;

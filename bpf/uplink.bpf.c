@@ -25,6 +25,13 @@ const volatile bool cfg_record_redirect = false;
 /* A verdict that stays with the host: nothing counted, nothing changed. */
 #define HOST_TRAFFIC	0
 
+/* Is @ct the masqueraded flow whose reply tuple on the uplink is @nk? */
+static __always_inline bool snat_matches(const struct berth_ct *ct, const struct berth_ct_key *nk)
+{
+	return (ct->flags & BERTH_CT_SNAT) && ct->nat_addr == nk->daddr &&
+	       ct->nat_port == nk->dport;
+}
+
 /* The endpoint a translated packet goes to: its MACs, then into its namespace. */
 static __always_inline int deliver(struct __sk_buff *skb, __u32 ifindex)
 {
@@ -54,6 +61,11 @@ static __always_inline int reply_nat(struct __sk_buff *skb, struct flow *f, __u3
 	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
 	if (!ct)
 		return HOST_TRAFFIC;	/* collected a moment ago: the GC takes the NAT entry too */
+	if (!snat_matches(ct, &f->key)) {
+		/* left over from a flow that since came back on another port */
+		bpf_map_delete_elem(&berth_nat_v1, &f->key);
+		return HOST_TRAFFIC;
+	}
 	*ifindex = ct->ifindex;
 	*slot = ct->slot;
 	ct_touch(ct, f, 1);
@@ -112,7 +124,7 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 		return HOST_TRAFFIC;
 	k = nat->ct;
 	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
-	if (!ct)
+	if (!ct || !snat_matches(ct, &nk))
 		return HOST_TRAFFIC;
 	*ifindex = ct->ifindex;
 	*slot = ct->slot;
@@ -145,15 +157,20 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 	struct iphdr *iph;
 	int ret;
 
+	/*
+	 * The address is read on its own first: the drops below must hold even
+	 * for a header berth cannot parse.
+	 */
+	if (bpf_skb_load_bytes(skb, IP_DADDR_OFF, &sk.addr, 4))
+		return HOST_TRAFFIC;	/* shorter than an IPv4 header: the host's to judge */
+	/* CVE-2020-8558's class: nothing from the wire reaches loopback addresses */
+	if ((sk.addr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000))
+		return -BERTH_DROP_WIRE_LOOPBACK;
+	if (bpf_map_lookup_elem(&berth_subnet_v1, &sk))
+		return -BERTH_DROP_WIRE_ENDPOINT;
 	ret = parse_iphdr(c, &iph);
 	if (ret < 0)
 		return HOST_TRAFFIC;	/* the host's stack judges what berth cannot parse */
-	/* CVE-2020-8558's class: nothing from the wire reaches loopback addresses */
-	if ((iph->daddr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000))
-		return -BERTH_DROP_WIRE_LOOPBACK;
-	sk.addr = iph->daddr;
-	if (bpf_map_lookup_elem(&berth_subnet_v1, &sk))
-		return -BERTH_DROP_WIRE_ENDPOINT;
 	cfg = cfg_get();
 	if (!cfg || !(cfg->flags & BERTH_CFG_UPLINK) || iph->daddr != cfg->uplink_ip)
 		return HOST_TRAFFIC;
@@ -178,12 +195,14 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 SEC("tc")
 int berth_tc_uplink_ingress(struct __sk_buff *skb)
 {
-	struct hdr_cursor c = { .pos = (void *)(long)skb->data,
-				.end = (void *)(long)skb->data_end };
 	__u32 slot = BERTH_SLOT_UPLINK, target = 0;
+	struct hdr_cursor c;
 	struct ethhdr *eth;
 	int ret;
 
+	pull_headers(skb);
+	c.pos = (void *)(long)skb->data;
+	c.end = (void *)(long)skb->data_end;
 	if (parse_ethhdr(&c, &eth) != ETH_P_IP)
 		return TC_ACT_OK;
 	ret = handle_ipv4(skb, &c, &target, &slot);

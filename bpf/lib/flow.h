@@ -13,6 +13,7 @@
 
 #include <berth/ct.h>
 
+#define IP_DF		0x4000
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define ICMP_ECHOREPLY	0

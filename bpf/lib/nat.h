@@ -121,12 +121,12 @@ static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct
 		.proto = k->proto,
 	};
 	__u32 span = (__u32)cfg->nat_port_max - cfg->nat_port_min + 1;
-	__u32 start = bpf_get_prandom_u32();
 
 	if (cfg->nat_port_max < cfg->nat_port_min || !cfg->nat_port_min)
 		return -BERTH_DROP_NAT_EXHAUSTED;
 	for (__u32 i = 0; i < NAT_TRIES; i++) {
-		__u16 p = cfg->nat_port_min + (__u16)((start + i * 7919u) % span);
+		/* a fresh random port per try: no stride can share a factor with the span */
+		__u16 p = cfg->nat_port_min + (__u16)(bpf_get_prandom_u32() % span);
 		long err;
 
 		nk.dport = bpf_htons(p);
@@ -136,7 +136,7 @@ static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct
 			return 0;
 		}
 		if (err != -EEXIST)
-			break;	/* the table is full */
+			break;	/* the table is full: counted as exhausted too */
 	}
 	return -BERTH_DROP_NAT_EXHAUSTED;
 }

@@ -23,6 +23,25 @@ struct arp_eth_ipv4 {
 	__be32 tpa;
 } __attribute__((packed));
 
+/* Enough for Ethernet, an IPv4 header with options and a TCP header. */
+#define BERTH_PULL_LEN	128
+
+/*
+ * Headers a driver left outside the linear area are pulled in, so that the
+ * parsers below judge what is there rather than a short view of it. Only
+ * packets with a non-linear part pay for it. Packet pointers are stale after.
+ * Not inlined: the caller's own reads of data and data_end must stay plain
+ * context loads, which the verifier requires.
+ */
+static __noinline __attribute__((unused)) int pull_headers(struct __sk_buff *skb)
+{
+	__u32 linear = skb->data_end - skb->data;
+
+	if (linear < BERTH_PULL_LEN && skb->len > linear)
+		return bpf_skb_pull_data(skb, skb->len < BERTH_PULL_LEN ? skb->len : BERTH_PULL_LEN);
+	return 0;
+}
+
 /* Returns the ethertype (host order) or -BERTH_DROP_SHORT. */
 static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **eth)
 {

@@ -19,6 +19,8 @@ enum berth_reason {
 	BERTH_PASS_RNAT = 6,		/* reply of a masqueraded flow, translated back into its endpoint */
 	BERTH_PASS_ICMP_ERROR = 7,	/* ICMP error about a masqueraded flow, translated back */
 	BERTH_PASS_ROUTED = 8,		/* routed out unchanged: no uplink, so no masquerade */
+	BERTH_PASS_HOST_ICMP = 9,	/* to the host, which answers with an ICMP error and drops it
+					 * (TTL exceeded, fragmentation needed with DF) */
 
 	/* dropped */
 	BERTH_DROP_SHORT = 64,		/* frame shorter than its headers */
@@ -62,6 +64,7 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_PASS_RNAT: return "reply_nat";
 	case BERTH_PASS_ICMP_ERROR: return "icmp_error_nat";
 	case BERTH_PASS_ROUTED: return "routed";
+	case BERTH_PASS_HOST_ICMP: return "to_host_icmp_error";
 	case BERTH_DROP_SHORT: return "drop_short";
 	case BERTH_DROP_MALFORMED: return "drop_malformed";
 	case BERTH_DROP_UNKNOWN_EP: return "drop_unknown_endpoint";

@@ -69,6 +69,23 @@ static void ct_forget(void)
 	map_clear(skel->maps.berth_ct_v1);
 }
 
+/*
+ * A NAT entry left over from the TCP flow's earlier life on another port
+ * (an agent that died mid-GC): it still names the flow, whose port is now
+ * NAT_PORT_MIN.
+ */
+static void nat_stale(void)
+{
+	static const struct tuple flow = TUPLE(TCP_P, IP_A, IP_OUT, 40000, 80),
+				  stale = TUPLE(TCP_P, IP_OUT, IP_UPLINK, 80, NAT_PORT_MIN + 5);
+	struct berth_ct_key k;
+	struct berth_nat v;
+
+	ct_key_of(&k, &stale);
+	ct_key_of(&v.ct, &flow);
+	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_nat_v1), &k, &v, BPF_ANY), 0);
+}
+
 static const struct row rows[] = {
 	/* replies of masqueraded flows: back to the endpoint's address and port, into it */
 	{ "reply nat: tcp SYN-ACK to uplink:61000: to A:40000, TTL 63, A's MACs, into A; the flow "
@@ -174,6 +191,12 @@ static const struct row rows[] = {
 	  PKT(FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK), TCP(80, NAT_PORT_MIN, SYNACK)),
 	  .csum = CSUM_ALL,
 	  HOST_OWN, .nat_n = 1 },
+	{ "to uplink:61005, a stale NAT entry naming a flow now on 61000: untouched, entry removed",
+	  .cfg = CFG_UPLINK, FLOW_TCP(BERTH_CT_ESTABLISHED), .prepare = nat_stale, ON_UPLINK,
+	  PKT(FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK),
+	      TCP(80, NAT_PORT_MIN + 5, ACK)),
+	  .csum = CSUM_ALL,
+	  HOST_OWN, CT_TCP(BERTH_CT_ESTABLISHED, BERTH_CT_SNAT) },
 	{ "to an address that is not the uplink's (the host routes it): untouched",
 	  .cfg = CFG_UPLINK, FLOW_TCP(BERTH_CT_SYN_SENT), ON_UPLINK,
 	  PKT(FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_NONEIGH), TCP(80, NAT_PORT_MIN, SYNACK)),
@@ -237,25 +260,36 @@ static const struct row rows[] = {
 	  WIRE_DROP(BERTH_DROP_WIRE_ENDPOINT) },
 
 	/* what berth cannot parse: the host's stack judges it */
-	{ "ipv4 ihl 4 to 127.0.0.1: untouched",
+	/* the wire drops hold for headers berth cannot parse: the address is read on its own */
+	{ "ipv4 ihl 4 to 127.0.0.1: WIRE_LOOPBACK all the same",
 	  .cfg = CFG_UPLINK, ON_UPLINK,
 	  PKT(FROM_WIRE, 0x44, 0x00, BE16(20), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
 	      IP_OUT, IP_LOOP),
-	  HOST_OWN },
-	{ "ipv4 ihl 15 with only 20 bytes of header, to A: untouched",
+	  WIRE_DROP(BERTH_DROP_WIRE_LOOPBACK) },
+	{ "ipv4 ihl 15 with only 20 bytes of header, to A: WIRE_ENDPOINT all the same",
 	  .cfg = CFG_UPLINK, ON_UPLINK,
 	  PKT(FROM_WIRE, 0x4f, 0x00, BE16(60), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
 	      IP_OUT, IP_A),
+	  WIRE_DROP(BERTH_DROP_WIRE_ENDPOINT) },
+	{ "ipv4 ihl 15 with only 20 bytes of header, to the uplink: untouched",
+	  .cfg = CFG_UPLINK, ON_UPLINK,
+	  PKT(FROM_WIRE, 0x4f, 0x00, BE16(60), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
+	      IP_OUT, IP_UPLINK),
 	  HOST_OWN },
-	{ "ipv4 tot_len 19, below its header, to 127.0.0.1: untouched",
+	{ "ipv4 tot_len 19, below its header, to 127.0.0.1: WIRE_LOOPBACK all the same",
 	  .cfg = CFG_UPLINK, ON_UPLINK,
 	  PKT(FROM_WIRE, 0x45, 0x00, BE16(19), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
 	      IP_OUT, IP_LOOP),
-	  HOST_OWN },
-	{ "ipv4 ethertype carrying version 6: untouched",
+	  WIRE_DROP(BERTH_DROP_WIRE_LOOPBACK) },
+	{ "ipv4 ethertype carrying version 6, to 127.0.0.1: WIRE_LOOPBACK all the same",
 	  .cfg = CFG_UPLINK, ON_UPLINK,
 	  PKT(FROM_WIRE, 0x65, 0x00, BE16(20), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
 	      IP_OUT, IP_LOOP),
+	  WIRE_DROP(BERTH_DROP_WIRE_LOOPBACK) },
+	{ "ipv4 ethertype carrying version 6, to the uplink: untouched",
+	  .cfg = CFG_UPLINK, ON_UPLINK,
+	  PKT(FROM_WIRE, 0x65, 0x00, BE16(20), 0x00, 0x00, 0x00, 0x00, 64, 17, 0x00, 0x00,
+	      IP_OUT, IP_UPLINK),
 	  HOST_OWN },
 	{ "ipv4 header cut to 19 bytes: untouched",
 	  .cfg = CFG_UPLINK, ON_UPLINK,
