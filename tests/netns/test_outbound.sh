@@ -119,7 +119,7 @@ test_udp() {
 
 # ping: the outside sees echo requests from the uplink's address, the replies come back.
 test_ping() {
-	local p=t$$-ping web n
+	local p=t$$-ping web n out
 
 	up_out "$p" "$(front_back "$p" | compose ping)"
 	web=$(ep_ip "$p" web)
@@ -131,6 +131,14 @@ test_ping() {
 	expect "4 or more echo requests from $UPLINK_ADDR" [ "$n" -ge 4 ]
 	expect_eq "packets from $web seen outside" "$(sniffed "$TMP/sniff.log" "^$web ")" 0
 	expect "a, on the same network, pings out too" ping_ok "$p" a "$FAR_ADDR"
+	# TTL 1: the host answers time exceeded (traceroute's first hop), nothing leaves
+	n=$(sniffed "$TMP/sniff.log" "^$UPLINK_ADDR $FAR_ADDR 1 8 0\$")
+	out=$(bh -p "$p" exec web -- ping -n -c1 -t1 -W2 "$FAR_ADDR" 2>&1 || true)
+	echo "$out"
+	expect "TTL 1 answered with time exceeded" grep -qi "time to live exceeded" <<<"$out"
+	expect_eq "echo requests seen outside after the TTL-1 ping" \
+		"$(sniffed "$TMP/sniff.log" "^$UPLINK_ADDR $FAR_ADDR 1 8 0\$")" "$n"
+	expect "counted as to_host_icmp_error" [ "$(counted "$p" to_host_icmp_error)" -ge 1 ]
 }
 
 # The host namespace's own traffic on the uplink: a web server and an SSH-like session in

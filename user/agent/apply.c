@@ -1137,6 +1137,12 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 		/* the instance's last project: berth's filter leaves the uplink (the rest stays) */
 		const char *up = jstr(c->in->state, "uplink");
 		int ifindex = up && *up ? link_ifindex(c->nl, up) : -ENODEV;
+		struct berth_cfg cfg;
+
+		/* by the index the datapath holds: the name may have changed since */
+		if (up && *up && !ensure_dp(c) && !dp_cfg_get(&c->dp, &cfg) &&
+		    (cfg.flags & BERTH_CFG_UPLINK) && cfg.uplink_ifindex)
+			ifindex = (int)cfg.uplink_ifindex;
 
 		if (ifindex > 0) {
 			struct json_object *op = op_new("uplink");
@@ -1714,7 +1720,7 @@ static bool uplink_new(const struct settings *st)
  * revision beside the active one, then berth_cfg_v1, which switches to it in
  * one write. Each undoable: a failed up leaves the old revision active.
  */
-static int settings_apply(struct actx *c, const struct settings *st)
+static int settings_apply(struct actx *c, struct settings *st)
 {
 	struct json_object *op;
 	int err = 0;
@@ -1731,6 +1737,8 @@ static int settings_apply(struct actx *c, const struct settings *st)
 		err = dp_attach_uplink(&c->dp, st->uplink_ifindex);
 	}
 	if (!err && st->policy_changed) {
+		st->policy_rev = policy_rev_next(&c->dp, st->policy_rev - 1);
+		st->cfg.policy_rev = st->policy_rev;
 		progress(c, "policy revision %u: %zu entries", st->policy_rev, st->n_all);
 		op = op_new("policy");
 		jset_int(op, "rev", st->policy_rev);
@@ -1779,7 +1787,7 @@ static void policy_resync(struct actx *c)
 {
 	struct policy_entry *all = NULL;
 	struct json_object *ps = projects(c->in);
-	uint32_t rev = (uint32_t)jint(c->in->state, "policy_rev") + 1;
+	uint32_t rev = 0;
 	struct berth_cfg cfg;
 	bool switched = false;
 	size_t n = 0;
@@ -1790,6 +1798,8 @@ static void policy_resync(struct actx *c)
 		policy_from_json(jarr_get(p, "policy"), &all, &n);
 	}
 	err = ensure_dp(c);
+	if (!err)
+		rev = policy_rev_next(&c->dp, (uint32_t)jint(c->in->state, "policy_rev"));
 	if (!err)
 		err = dp_cfg_get(&c->dp, &cfg);
 	if (!err)

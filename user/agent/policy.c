@@ -11,8 +11,33 @@
 #include "jsonx.h"
 #include "util.h"
 
+uint32_t policy_rev_next(const struct dp *dp, uint32_t state_rev)
+{
+	struct berth_policy_key cur, next;
+	uint32_t max = state_rev;
+	struct berth_cfg cfg;
+	bool first = true;
+
+	/* a revision that a failed up or a lost state save left behind is never reused */
+	if (!dp_cfg_get(dp, &cfg) && cfg.policy_rev > max)
+		max = cfg.policy_rev;
+	while (!bpf_map_get_next_key(dp->policy_fd, first ? NULL : &cur, &next)) {
+		if (next.rev > max)
+			max = next.rev;
+		cur = next;
+		first = false;
+	}
+	return max + 1;
+}
+
 int policy_rev_write(const struct dp *dp, uint32_t rev, const struct policy_entry *e, size_t n)
 {
+	int err;
+
+	/* the revision starts empty, whatever an earlier attempt left under its number */
+	err = policy_rev_delete(dp, rev, /* keep */ false);
+	if (err)
+		return err;
 	for (size_t i = 0; i < n; i++) {
 		struct berth_policy_key k = { .rev = rev, .from_id = e[i].from_id,
 					      .to_id = e[i].to_id, .proto = e[i].proto };

@@ -18,7 +18,13 @@
 
 struct json_object;
 
-/* Write @n entries under revision @rev. */
+/*
+ * The number for a new revision: above @state_rev, the active one in
+ * berth_cfg_v1 and every revision the map holds, so that no flow stamped
+ * with a revision that was written once ever meets another set under it.
+ */
+uint32_t policy_rev_next(const struct dp *dp, uint32_t state_rev);
+/* Write @n entries under revision @rev, after deleting what it held. */
 int policy_rev_write(const struct dp *dp, uint32_t rev, const struct policy_entry *e, size_t n);
 /* Delete every entry of revision @rev (@keep false) or of every revision but @rev (@keep true). */
 int policy_rev_delete(const struct dp *dp, uint32_t rev, bool keep);
