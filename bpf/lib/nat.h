@@ -106,6 +106,36 @@ static __always_inline int set_macs(struct __sk_buff *skb, const __u8 *dst, cons
 }
 
 /*
+ * A port held toward this destination by a flow that is over — closed by a
+ * RST, both FINs seen, or idle past its timeout but not yet collected — is
+ * taken back at once, as netfilter reuses such tuples: a busy client opening
+ * and closing connections to one server would otherwise wait for the GC. The
+ * old flow's entries go. A NAT entry whose flow is not there (yet) is left
+ * alone: another CPU may be creating that flow this moment.
+ */
+static __always_inline bool snat_reclaim(const struct berth_ct_key *nk, const struct berth_cfg *cfg)
+{
+	struct berth_ct_key old;
+	struct berth_nat *n;
+	struct berth_ct *ct;
+
+	n = bpf_map_lookup_elem(&berth_nat_v1, nk);
+	if (!n)
+		return true;	/* freed meanwhile */
+	old = n->ct;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &old);
+	if (!ct || !(ct->flags & BERTH_CT_SNAT) || ct->nat_port != nk->dport)
+		return false;
+	if (!(old.proto == BERTH_PROTO_TCP &&
+	      (ct->state == BERTH_CT_CLOSE || ct->state == BERTH_CT_TIME_WAIT)) &&
+	    !berth_ct_expired(cfg, &old, ct, bpf_ktime_get_boot_ns()))
+		return false;
+	bpf_map_delete_elem(&berth_ct_v1, &old);
+	bpf_map_delete_elem(&berth_nat_v1, nk);
+	return true;
+}
+
+/*
  * The flow's translation on the uplink: a free source port from the range,
  * claimed by creating its berth_nat_v1 entry. The key includes the remote
  * address and port, so each destination has the whole range.
@@ -131,6 +161,8 @@ static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct
 
 		nk.dport = bpf_htons(p);
 		err = bpf_map_update_elem(&berth_nat_v1, &nk, &v, BPF_NOEXIST);
+		if (err == -EEXIST && snat_reclaim(&nk, cfg))
+			err = bpf_map_update_elem(&berth_nat_v1, &nk, &v, BPF_NOEXIST);
 		if (!err) {
 			*port = nk.dport;
 			return 0;
