@@ -160,7 +160,13 @@ $(BUILD)/bench/prog_cost: bench/prog_cost.c $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(PKG_LIBS)
 
-bench: $(BERTH) $(BUILD)/bench/prog_cost ## berth vs a Docker-style bridge: latency, throughput, pps (root)
+# make bench's new-connection rate client and server: plain C, no libbpf.
+$(BUILD)/bench/connrate: bench/connrate.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $<
+
+bench: $(BERTH) $(BUILD)/bench/prog_cost $(BUILD)/bench/connrate ## berth vs Docker's bridge + iptables: east-west, DNS, outbound NAT (root)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 format: ## clang-format every C source and header
