@@ -27,8 +27,10 @@ WARN       := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-
 CLANG_WARN := $(filter-out -Wno-format-truncation,$(WARN))
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser/agent -Iuser/cli -I$(BUILD)/bpf $(PKG_CFLAGS)
+# -ffile-prefix-map: the objects (and the datapath fingerprint, upgrade.h) do not
+# depend on the directory the sources were built in
 BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
-		-Ivmlinux/$(ARCH) -Iinclude -Ibpf
+		-ffile-prefix-map=$(CURDIR)=. -Ivmlinux/$(ARCH) -Iinclude -Ibpf
 DEPFLAGS    = -MMD -MP
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -4,8 +4,9 @@
  * a TCP socket inside every endpoint (opened there with setns, so the socket
  * itself says who asks), TCP connections, one socket per forwarded query (in
  * the host namespace, connected to the upstream so the kernel drops replies
- * from anyone else), the API socket, an inotify watch on state.json, a
- * one-second tick for timeouts, and the conntrack GC's timer.
+ * from anyone else), the API socket, an inotify watch on state.json and a
+ * one-second tick for timeouts. The conntrack GC runs in a thread of its
+ * own: a pass over a big table takes long enough to stall DNS.
  */
 #include "agent.h"
 
@@ -17,12 +18,14 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
@@ -53,7 +56,7 @@
 #define BERTH_AGENT_MAX_EPS 8192	/* as many as the datapath holds */
 
 enum src_kind { SRC_UDP, SRC_TCP_LISTEN, SRC_TCP_CONN, SRC_FWD, SRC_API, SRC_INOTIFY, SRC_TICK,
-		SRC_SIGNAL, SRC_CT_GC };
+		SRC_SIGNAL };
 
 struct src {
 	enum src_kind kind;
@@ -100,6 +103,23 @@ struct fwd {
 	struct fwd *next;
 };
 
+struct agent;
+
+/*
+ * The conntrack GC thread. It shares nothing with the DNS loop but the
+ * options and the log (written whole lines at a time): it opens its own map
+ * fds each pass, sleeps on its own timer, and leaves when stop_fd is written.
+ */
+struct ct_gc_thread {
+	struct agent *a;
+	pthread_t tid;
+	bool running;
+	int timer_fd;		/* every pass's start */
+	int stop_fd;		/* an eventfd */
+	struct ct_gc_state gc;	/* orphaned NAT entries from the last pass */
+	int gc_err;		/* the last pass's failure, said once until it changes */
+};
+
 struct agent {
 	const struct agent_opts *o;
 	char run_dir[512];
@@ -115,9 +135,8 @@ struct agent {
 	int n_fwds;
 	struct sockaddr_in upstreams[MAX_UPSTREAMS];
 	int n_upstreams;
-	struct src api, ino, tick, sig, ct_gc;
-	struct ct_gc_state gc;	/* orphaned NAT entries from the last GC pass */
-	int gc_err;		/* the last pass's failure, said once until it changes */
+	struct src api, ino, tick, sig;
+	struct ct_gc_thread gc;
 	bool stop;
 	bool echo;		/* log to stderr too: in the foreground, unless stderr is the log */
 	int lock_fd;		/* agent.lock, held while this agent runs */
@@ -145,11 +164,19 @@ static void graveyard_empty(struct agent *a)
 
 enum { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* One write(2) per line: two threads log, and `up` appends to the same file. */
+static void log_line(int fd, const char *line)
+{
+	if (write(fd, line, strlen(line)) < 0)
+		return;	/* nowhere left to say so */
+}
+
+/* Safe from both threads: it reads only what is set before the GC thread starts. */
 __attribute__((format(printf, 3, 4))) static void alog(struct agent *a, int level, const char *fmt,
 							...)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
-	char when[32], *msg;
+	char when[32], *msg, *line;
 	struct tm tm;
 	time_t now;
 	va_list ap;
@@ -163,11 +190,15 @@ __attribute__((format(printf, 3, 4))) static void alog(struct agent *a, int leve
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (a->log) {
-		fprintf(a->log, "%s %s: %s\n", when, names[level], msg);
-		fflush(a->log);
+		line = xasprintf("%s %s: %s\n", when, names[level], msg);
+		log_line(fileno(a->log), line);
+		free(line);
 	}
-	if (a->echo)
-		fprintf(stderr, "berth agent: %s: %s\n", names[level], msg);
+	if (a->echo) {
+		line = xasprintf("berth agent: %s: %s\n", names[level], msg);
+		log_line(STDERR_FILENO, line);
+		free(line);
+	}
 	free(msg);
 }
 
@@ -839,6 +870,8 @@ static void tick(struct agent *a)
 	}
 }
 
+/* ---- the conntrack GC thread ---- */
+
 /*
  * Seconds between conntrack GC passes: CT_GC_INTERVAL_S, or
  * BERTH_CT_GC_INTERVAL for tests that cannot wait.
@@ -866,24 +899,23 @@ static unsigned int ct_gc_interval(struct agent *a)
  * time: an instance without a datapath yet (or one `up` re-created) is no
  * error, and the agent never loads or pins anything itself.
  */
-static void ct_gc_tick(struct agent *a)
+static void ct_gc_pass(struct ct_gc_thread *t)
 {
+	struct agent *a = t->a;
 	char pin_dir[600];
 	struct ct_gc_stats st;
 	struct ct_maps m;
-	uint64_t exp;
+	uint64_t start = now_ms();
 	int err;
 
-	if (read(a->ct_gc.fd, &exp, sizeof(exp)) < 0)
-		exp = 0;
 	snprintf(pin_dir, sizeof(pin_dir), BERTH_PIN_DIR "/%s", a->o->instance);
 	err = ct_maps_open(&m, pin_dir);
 	if (!err) {
-		err = ct_gc(&m, &a->gc, ct_clock_ns(), &st);
+		err = ct_gc(&m, &t->gc, ct_clock_ns(), &st);
 		ct_maps_close(&m);
 	}
 	if (err) {
-		if (err != a->gc_err) {
+		if (err != t->gc_err) {
 			if (err == -ENOENT)
 				alog(a, LOG_DEBUG, "conntrack GC: no maps pinned under %s yet",
 				     pin_dir);
@@ -892,17 +924,98 @@ static void ct_gc_tick(struct agent *a)
 				     strerror(-err));
 		}
 		if (err == -ENOENT)
-			ct_gc_state_free(&a->gc);	/* those maps are gone */
-		a->gc_err = err;
+			ct_gc_state_free(&t->gc);	/* those maps are gone */
+		t->gc_err = err;
 		return;
 	}
-	a->gc_err = 0;
+	t->gc_err = 0;
 	alog(a, st.expired || st.orphans ? LOG_INFO : LOG_DEBUG,
 	     "conntrack GC: removed %" PRIu64 " expired flows (%" PRIu64 " NAT entries with them)"
 	     " and %" PRIu64 " orphaned NAT entries; %" PRIu64 " flows and %" PRIu64
-	     " NAT entries left, %" PRIu64 " orphans pending%s",
+	     " NAT entries left, %" PRIu64 " orphans pending; %" PRIu64 " ms%s%s",
 	     st.expired, st.nat, st.orphans, st.entries, st.nat_entries, st.pending,
+	     now_ms() - start, st.key_walk ? "; walked key by key (no batch lookups)" : "",
 	     st.truncated ? "; the walk stopped at its bound, the next pass goes on" : "");
+}
+
+static void *ct_gc_main(void *arg)
+{
+	struct ct_gc_thread *t = arg;
+	struct pollfd p[2] = { { .fd = t->stop_fd, .events = POLLIN },
+			       { .fd = t->timer_fd, .events = POLLIN } };
+
+	/* on a busy machine DNS comes first */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10))
+		alog(t->a, LOG_DEBUG, "conntrack GC: cannot lower its priority: %s",
+		     strerror(errno));
+	for (;;) {
+		uint64_t exp;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			alog(t->a, LOG_ERR, "conntrack GC: poll: %s; no more passes",
+			     strerror(errno));
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents && read(t->timer_fd, &exp, sizeof(exp)) == sizeof(exp))
+			ct_gc_pass(t);
+	}
+	return NULL;
+}
+
+static int ct_gc_start(struct agent *a)
+{
+	struct ct_gc_thread *t = &a->gc;
+	struct itimerspec its = { 0 };
+	sigset_t all, old;
+	int err;
+
+	t->a = a;
+	its.it_interval.tv_sec = its.it_value.tv_sec = ct_gc_interval(a);
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (t->timer_fd < 0)
+		return -errno;
+	if (timerfd_settime(t->timer_fd, 0, &its, NULL))
+		return -errno;
+	t->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (t->stop_fd < 0)
+		return -errno;
+	/* signals are the loop's (signalfd): the thread takes none */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&t->tid, NULL, ct_gc_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return err;
+	t->running = true;
+	return 0;
+}
+
+/* Stop the thread, after the pass it may be in; then nothing of it is left. */
+static void ct_gc_stop(struct agent *a)
+{
+	struct ct_gc_thread *t = &a->gc;
+	uint64_t one = 1;
+
+	if (t->running) {
+		if (write(t->stop_fd, &one, sizeof(one)) != sizeof(one)) {
+			/* left as it is, fds and all: the process is ending */
+			alog(a, LOG_ERR, "conntrack GC: cannot stop the thread: %s",
+			     strerror(errno));
+			return;
+		}
+		pthread_join(t->tid, NULL);
+		t->running = false;
+	}
+	if (t->stop_fd >= 0)
+		close(t->stop_fd);
+	if (t->timer_fd >= 0)
+		close(t->timer_fd);
+	t->stop_fd = t->timer_fd = -1;
+	ct_gc_state_free(&t->gc);
 }
 
 static int api_listen(struct agent *a)
@@ -953,12 +1066,6 @@ static int setup(struct agent *a)
 	if (a->tick.fd < 0 || timerfd_settime(a->tick.fd, 0, &its, NULL))
 		return -errno;
 	ep_add_fd(a, &a->tick, EPOLLIN);
-	its.it_interval.tv_sec = its.it_value.tv_sec = ct_gc_interval(a);
-	a->ct_gc = (struct src){ SRC_CT_GC,
-				 timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };
-	if (a->ct_gc.fd < 0 || timerfd_settime(a->ct_gc.fd, 0, &its, NULL))
-		return -errno;
-	ep_add_fd(a, &a->ct_gc, EPOLLIN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -981,7 +1088,8 @@ static int setup(struct agent *a)
 
 int agent_run(const struct agent_opts *o)
 {
-	struct agent a = { .o = o, .epfd = -1, .lock_fd = -1 };
+	struct agent a = { .o = o, .epfd = -1, .lock_fd = -1,
+			   .gc = { .timer_fd = -1, .stop_fd = -1 } };
 	char path[600];
 	int err;
 
@@ -1021,6 +1129,7 @@ int agent_run(const struct agent_opts *o)
 	}
 	raise_nofile(&a);
 	err = err ? err : setup(&a);
+	err = err ? err : ct_gc_start(&a);
 	if (err) {
 		alog(&a, LOG_ERR, "start: %s", strerror(-err));
 		return 2;
@@ -1075,9 +1184,6 @@ int agent_run(const struct agent_opts *o)
 			case SRC_TICK:
 				tick(&a);
 				break;
-			case SRC_CT_GC:
-				ct_gc_tick(&a);
-				break;
 			case SRC_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -1094,6 +1200,7 @@ int agent_run(const struct agent_opts *o)
 		graveyard_empty(&a);
 	}
 	alog(&a, LOG_INFO, "agent of instance %s stopping", o->instance);
+	ct_gc_stop(&a);
 	snprintf(path, sizeof(path), "%s/agent.sock", a.run_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/agent.pid", a.run_dir);
@@ -1109,7 +1216,6 @@ int agent_run(const struct agent_opts *o)
 			socks_close(&a, &a.eps[i]);
 	free(a.eps);
 	names_free(&a.names);
-	ct_gc_state_free(&a.gc);
 	json_object_put(a.state);
 	if (a.log)
 		fclose(a.log);

@@ -27,6 +27,7 @@
 #include "netns.h"
 #include "policy.h"
 #include "proc.h"
+#include "upgrade.h"
 #include "util.h"
 
 /*
@@ -50,6 +51,9 @@ struct actx {
 	FILE *journal;
 	char txn[40];		/* id of the journal being written */
 	int steps, step;
+	/* interfaces op_undo took out of the maps: flows_flush() removes their flows at once */
+	uint32_t *gone_ifs;
+	size_t n_gone_ifs;
 };
 
 /* ---- small JSON helpers over state.json ---- */
@@ -315,20 +319,15 @@ static int op_undo(struct actx *c, struct json_object *op)
 	if (!strcmp(kind, "cgroup")) {
 		err = proc_kill_cgroup(jstr(op, "path"), KILL_TIMEOUT_MS);
 	} else if (!strcmp(kind, "maps")) {
-		struct ct_maps m;
 		uint8_t mac[6] = { 0 };
-		int e;
 
 		if (ensure_dp(c))
 			return -EIO;
 		parse_mac(jstr(op, "mac"), mac);
 		err = dp_ep_del(&c->dp, (uint32_t)jint(op, "ifindex"), (uint32_t)jint(op, "net_id"),
 				mac, htonl(jip(op, "ipv4")), (uint32_t)jint(op, "slot"));
-		/* its flows go with it, and their NAT entries: nothing is left to match them */
-		m = ct_maps_of(&c->dp);
-		e = ct_flush_ifindex(&m, (uint32_t)jint(op, "ifindex"));
-		if (e < 0 && !err)
-			err = e;
+		/* its flows go too, once the caller's steps are undone: flows_flush() */
+		*VEC_PUSH(c->gone_ifs, c->n_gone_ifs) = (uint32_t)jint(op, "ifindex");
 	} else if (!strcmp(kind, "veth")) {
 		err = link_delete(c->nl, jstr(op, "host"));
 	} else if (!strcmp(kind, "netns")) {
@@ -380,6 +379,29 @@ static int op_undo(struct actx *c, struct json_object *op)
 	return err;
 }
 
+/*
+ * The flows of the interfaces op_undo took out of the maps, and their NAT
+ * entries: nothing is left to match them. Each walk of the conntrack table
+ * reads all of it, so one walk for every interface of a removal or rollback.
+ */
+static void flows_flush(struct actx *c)
+{
+	struct ct_maps m;
+	int err;
+
+	if (!c->n_gone_ifs)
+		return;
+	m = ct_maps_of(&c->dp);	/* open: op_undo opened it before it noted an interface */
+	/* an older datapath without conntrack (upgrade.h) has no flows to remove */
+	err = m.ct_fd < 0 ? 0 : ct_flush_ifindexes(&m, c->gone_ifs, c->n_gone_ifs);
+	if (err < 0)
+		fprintf(stderr, "berth: warning: remove the flows of %zu interfaces: %s\n",
+			c->n_gone_ifs, strerror(-err));
+	free(c->gone_ifs);
+	c->gone_ifs = NULL;
+	c->n_gone_ifs = 0;
+}
+
 /* The instance's cgroup directories, once no endpoint cgroup is left in them. */
 static void cgroup_parents_prune(struct instance *in)
 {
@@ -429,6 +451,7 @@ static int state_apply_removal(struct actx *c, struct json_object *header)
 
 static void actx_close(struct actx *c)
 {
+	free(c->gone_ifs);
 	if (c->dp_open)
 		dp_close(&c->dp);
 	nl_ctx_close(c->nl);
@@ -486,6 +509,7 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 			jstr(header, "project"));
 		for (size_t i = 0; i < n_ops; i++)
 			op_undo(&c, ops[i]);
+		flows_flush(&c);
 		err = state_apply_removal(&c, header);
 		if (!err && !json_object_object_length(projects(in)))
 			agent_stop(in);
@@ -494,6 +518,7 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 			header ? jstr(header, "project") : "?");
 		for (size_t i = n_ops; i-- > 0;)
 			op_undo(&c, ops[i]);
+		flows_flush(&c);
 	}
 	if (!err)
 		unlink(path);
@@ -1173,6 +1198,7 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 			progress(c, "remove %s", jstr(op, "item"));
 		op_undo(c, op);
 	}
+	flows_flush(c);
 	err = state_apply_removal(c, header);
 	journal_end(c);
 	cgroup_parents_prune(c->in);
@@ -1209,6 +1235,7 @@ static void rollback(struct actx *c)
 	free(line);
 	for (size_t i = n; i-- > 1;) /* line 0 is the header */
 		op_undo(c, ops[i]);
+	flows_flush(c);
 	for (size_t i = 0; i < n; i++)
 		json_object_put(ops[i]);
 	free(ops);
@@ -1843,6 +1870,12 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		err = dns_servers_check(in, o);
 	if (err)
 		return APPLY_USER_ERROR;
+	/* another build's datapath becomes this one's first (upgrade.h); new maps get the sizes asked */
+	err = dp_upgrade(in, &(struct dp_sizes){ o->ct_max ? o->ct_max : s->ct_max,
+						 o->nat_max ? o->nat_max : s->nat_max },
+			 o->verbose, o->quiet);
+	if (err)
+		return err;
 	err = actx_open(&c, in, o);
 	if (err)
 		return err;

@@ -25,11 +25,17 @@ struct ct_maps {
 	int cfg_fd;	/* berth_cfg_v1: the timeouts */
 	int ct_fd;	/* berth_ct_v1 */
 	int nat_fd;	/* berth_nat_v1 */
+	/*
+	 * Walk key by key, without batch lookups or deletes: what a kernel
+	 * without them gets anyway (found at the first refused call); set by
+	 * tests to reach that path.
+	 */
+	bool key_walk;
 };
 
 static inline struct ct_maps ct_maps_of(const struct dp *dp)
 {
-	return (struct ct_maps){ dp->cfg_fd, dp->ct_fd, dp->nat_fd };
+	return (struct ct_maps){ .cfg_fd = dp->cfg_fd, .ct_fd = dp->ct_fd, .nat_fd = dp->nat_fd };
 }
 
 /*
@@ -61,6 +67,7 @@ struct ct_gc_stats {
 	uint64_t entries;	/* conntrack entries left */
 	uint64_t nat_entries;	/* NAT entries left */
 	bool truncated;		/* a walk stopped at its bound (the map churned): next pass goes on */
+	bool key_walk;		/* a walk went key by key: no batch lookups */
 };
 
 /* CLOCK_BOOTTIME in ns: bpf_ktime_get_boot_ns()'s clock, which last_seen uses. */
@@ -78,10 +85,13 @@ int ct_gc(const struct ct_maps *m, struct ct_gc_state *gs, uint64_t now_ns,
 	  struct ct_gc_stats *st);
 
 /*
- * Remove every flow that an endpoint interface originated, expired or not,
- * with its NAT entry: for an interface that is going away. Returns how many
- * flows were removed, or -errno.
+ * Remove every flow that one of the @n endpoint interfaces @ifindexes
+ * originated, expired or not, with its NAT entry: for interfaces that are
+ * going away, all of them in one walk. Returns how many flows were removed,
+ * or -errno.
  */
+int ct_flush_ifindexes(const struct ct_maps *m, const uint32_t *ifindexes, size_t n);
+/* The same for one interface. */
 int ct_flush_ifindex(const struct ct_maps *m, uint32_t ifindex);
 /* Remove every flow and every NAT entry. Returns how many flows were removed, or -errno. */
 int ct_flush_all(const struct ct_maps *m);

@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dns.skel.h"
@@ -17,13 +19,57 @@
 #include "instance.h"
 #include "netns.h"
 
-#define PROG_PIN "prog_endpoint"
-#define DNS_PROG_PIN "prog_dns"
-#define UPLINK_PROG_PIN "prog_uplink"
+/* The recorded fingerprint: a file of the instance's run directory. */
+#define FINGERPRINT_FILE "datapath"
 
 static bool dp_verbose;
-/* Sizes of the maps a load creates; pins that exist keep theirs. */
-static struct dp_sizes dp_load_sizes;
+
+/* The maps this build pins, and where dp_open puts their fds. */
+static const struct {
+	const char *name;
+	size_t off;
+} dp_maps[] = {
+	{ "berth_net_v1", offsetof(struct dp, net_fd) },
+	{ "berth_ep_v2", offsetof(struct dp, ep_fd) },
+	{ "berth_fdb_v1", offsetof(struct dp, fdb_fd) },
+	{ "berth_ip_v2", offsetof(struct dp, ip_fd) },
+	{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
+	{ "berth_dns_v1", offsetof(struct dp, dns_fd) },
+	{ "berth_cfg_v1", offsetof(struct dp, cfg_fd) },
+	{ "berth_subnet_v1", offsetof(struct dp, subnet_fd) },
+	{ "berth_ct_v1", offsetof(struct dp, ct_fd) },
+	{ "berth_nat_v1", offsetof(struct dp, nat_fd) },
+	{ "berth_policy_v1", offsetof(struct dp, policy_fd) },
+};
+
+/* Every fd of struct dp, for dp_close and the resets. */
+static const size_t dp_fds[] = {
+	offsetof(struct dp, prog_fd),	 offsetof(struct dp, dns_prog_fd),
+	offsetof(struct dp, uplink_prog_fd), offsetof(struct dp, net_fd),
+	offsetof(struct dp, ep_fd),	 offsetof(struct dp, fdb_fd),
+	offsetof(struct dp, ip_fd),	 offsetof(struct dp, cnt_fd),
+	offsetof(struct dp, dns_fd),	 offsetof(struct dp, cfg_fd),
+	offsetof(struct dp, subnet_fd),	 offsetof(struct dp, ct_fd),
+	offsetof(struct dp, nat_fd),	 offsetof(struct dp, policy_fd),
+	offsetof(struct dp, ep_old_fd),	 offsetof(struct dp, ip_old_fd),
+};
+
+#define DP_FD(dp, off) (*(int *)((char *)(dp) + (off)))
+
+static void dp_reset(struct dp *dp)
+{
+	for (size_t i = 0; i < sizeof(dp_fds) / sizeof(dp_fds[0]); i++)
+		DP_FD(dp, dp_fds[i]) = -1;
+	dp->stale = false;
+}
+
+bool dp_map_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(dp_maps) / sizeof(dp_maps[0]); i++)
+		if (!strcmp(dp_maps[i].name, name))
+			return true;
+	return false;
+}
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -42,133 +88,317 @@ static int pin_get(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/*
- * Load a skeleton, pinning its maps by name (or reusing the pins) and its
- * program under @dir. One per program so each object stays small.
- */
-#define DEFINE_DP_LOAD(skel_name, prog, pin)                                 \
-	static int dp_load_##skel_name(const char *dir)                      \
-	{                                                                    \
-		LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir); \
-		struct berth_##skel_name *skel;                              \
-		char path[600];                                              \
-		int err;                                                     \
-									     \
-		skel = berth_##skel_name##__open_opts(&opts);                \
-		if (!skel)                                                   \
-			return -errno;                                       \
-		err = set_sizes(skel->obj);                                  \
-		if (!err)                                                    \
-			err = berth_##skel_name##__load(skel);               \
-		if (!err) {                                                  \
-			snprintf(path, sizeof(path), "%s/%s", dir, pin);     \
-			err = bpf_program__pin(skel->progs.prog, path);      \
-		}                                                            \
-		berth_##skel_name##__destroy(skel);                          \
-		return err;                                                  \
-	}
-
-/* Every object declares the sized maps: each must ask for the same size as the pin. */
-static int set_sizes(struct bpf_object *obj)
+static bool pinned(const char *dir, const char *name)
 {
-	static const struct {
+	char path[600];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !lstat(path, &st);
+}
+
+/* ---- the fingerprint of this build's objects ---- */
+
+uint64_t dp_fingerprint(void)
+{
+	static uint64_t fp;
+	const void *(*const objs[])(size_t *) = { berth_endpoint__elf_bytes, berth_dns__elf_bytes,
+						  berth_uplink__elf_bytes };
+
+	if (fp)
+		return fp;
+	fp = 14695981039346656037ull;
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		size_t n;
+		const unsigned char *p = objs[i](&n);
+		uint64_t len = n;
+
+		/* each object's length first: the boundaries count too */
+		for (size_t k = 0; k < sizeof(len); k++)
+			fp = (fp ^ ((len >> (8 * k)) & 0xff)) * 1099511628211ull;
+		for (size_t k = 0; k < n; k++)
+			fp = (fp ^ p[k]) * 1099511628211ull;
+	}
+	return fp;
+}
+
+/* /run/berth/<instance>/datapath for /sys/fs/bpf/berth/<instance>; -EINVAL for other pin dirs. */
+static int fingerprint_path(const char *pin_dir, char *buf, size_t size)
+{
+	size_t n = strlen(BERTH_PIN_DIR "/");
+	const char *name = pin_dir + n;
+
+	if (strncmp(pin_dir, BERTH_PIN_DIR "/", n) || !*name || strchr(name, '/'))
+		return -EINVAL;
+	snprintf(buf, size, BERTH_RUN_DIR "/%s/" FINGERPRINT_FILE, name);
+	return 0;
+}
+
+int dp_fingerprint_read(const char *pin_dir, uint64_t *fp)
+{
+	char path[600], line[64];
+	int err = fingerprint_path(pin_dir, path, sizeof(path));
+	FILE *f;
+
+	if (err)
+		return err;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = fgets(line, sizeof(line), f) && sscanf(line, "%" SCNx64, fp) == 1 ? 0 : -EINVAL;
+	fclose(f);
+	return err;
+}
+
+int dp_fingerprint_write(const char *pin_dir)
+{
+	char path[600], line[64];
+	int err = fingerprint_path(pin_dir, path, sizeof(path));
+
+	if (err)
+		return err;
+	snprintf(line, sizeof(line), "%016" PRIx64 "\n", dp_fingerprint());
+	return file_write_atomic(path, line, strlen(line));
+}
+
+enum dp_status dp_status(const char *pin_dir)
+{
+	char path[600];
+	uint64_t fp;
+
+	if (!pinned(pin_dir, DP_PIN_ENDPOINT) && !pinned(pin_dir, DP_PIN_DNS) &&
+	    !pinned(pin_dir, DP_PIN_UPLINK))
+		return DP_ABSENT;
+	/* pins outside berth's tree (no run directory to record in) are taken as they are */
+	if (fingerprint_path(pin_dir, path, sizeof(path)))
+		return DP_CURRENT;
+	if (dp_fingerprint_read(pin_dir, &fp) || fp != dp_fingerprint())
+		return DP_OTHER;
+	return DP_CURRENT;
+}
+
+/* ---- loading ---- */
+
+/* Every object declares the sized maps: each must ask for the size of its pin. */
+static int set_sizes(struct bpf_object *obj, const char *dir, const struct dp_sizes *sizes)
+{
+	const struct {
 		const char *name;
-		size_t off;
+		uint32_t want, def;
 	} sized[] = {
-		{ "berth_ct_v1", offsetof(struct dp_sizes, ct_max) },
-		{ "berth_nat_v1", offsetof(struct dp_sizes, nat_max) },
+		{ "berth_ct_v1", sizes ? sizes->ct_max : 0, BERTH_CT_DEFAULT },
+		{ "berth_nat_v1", sizes ? sizes->nat_max : 0, BERTH_NAT_DEFAULT },
 	};
 
 	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, sized[i].name);
-		uint32_t n = *(const uint32_t *)((const char *)&dp_load_sizes + sized[i].off);
+		uint32_t n = sized[i].want ? sized[i].want : sized[i].def, have = 0;
 
-		if (m && n && bpf_map__set_max_entries(m, n))
+		if (!m)
+			continue;
+		if (!dp_pinned_map_size(dir, sized[i].name, &have))
+			n = have;
+		if (bpf_map__set_max_entries(m, n))
 			return -EINVAL;
 	}
 	return 0;
 }
 
-DEFINE_DP_LOAD(endpoint, berth_tc_endpoint_ingress, PROG_PIN)
-DEFINE_DP_LOAD(dns, berth_tc_dns_lo, DNS_PROG_PIN)
-DEFINE_DP_LOAD(uplink, berth_tc_uplink_ingress, UPLINK_PROG_PIN)
-
-/* The pinned program @pin, loaded first when absent. */
-static int prog_get(const char *dir, const char *pin, int (*load)(const char *dir))
+/*
+ * A pin libbpf would refuse to reuse, named: a map whose layout changed
+ * must have been given a new name (the _vN suffix), and this says which did not.
+ */
+static int pins_check(struct bpf_object *obj)
 {
-	int fd = pin_get(dir, pin), err;
+	struct bpf_map *m;
 
-	if (fd != -ENOENT)
-		return fd;
-	err = load(dir);
-	return err ? err : pin_get(dir, pin);
+	bpf_object__for_each_map(m, obj) {
+		const char *path = bpf_map__pin_path(m);
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (!path)
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		close(fd);
+		if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		    info.value_size != bpf_map__value_size(m) ||
+		    info.max_entries != bpf_map__max_entries(m) ||
+		    info.map_flags != bpf_map__map_flags(m)) {
+			fprintf(stderr, "berth: %s is pinned with another layout (type %u, key %u B, value %u B, %u entries, flags %#x) than this build's (type %u, key %u B, value %u B, %u entries, flags %#x): its name should have changed with it\n",
+				path, info.type, info.key_size, info.value_size, info.max_entries,
+				info.map_flags, bpf_map__type(m), bpf_map__key_size(m),
+				bpf_map__value_size(m), bpf_map__max_entries(m),
+				bpf_map__map_flags(m));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Load a skeleton, pinning its maps by name (or reusing the pins) and its
+ * program as @pin under @dir. One per program so each object stays small.
+ */
+#define DEFINE_DP_LOAD(skel_name, prog)								\
+	static int dp_load_##skel_name(const char *dir, const char *pin,			\
+				       const struct dp_sizes *sizes)				\
+	{											\
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);			\
+		struct berth_##skel_name *skel;							\
+		char path[600];									\
+		int err;									\
+												\
+		skel = berth_##skel_name##__open_opts(&opts);					\
+		if (!skel)									\
+			return -errno;								\
+		err = set_sizes(skel->obj, dir, sizes);						\
+		if (!err)									\
+			err = pins_check(skel->obj);						\
+		if (!err)									\
+			err = berth_##skel_name##__load(skel);					\
+		if (!err) {									\
+			snprintf(path, sizeof(path), "%s/%s", dir, pin);			\
+			err = bpf_program__pin(skel->progs.prog, path);				\
+		}										\
+		berth_##skel_name##__destroy(skel);						\
+		return err;									\
+	}
+
+DEFINE_DP_LOAD(endpoint, berth_tc_endpoint_ingress)
+DEFINE_DP_LOAD(dns, berth_tc_dns_lo)
+DEFINE_DP_LOAD(uplink, berth_tc_uplink_ingress)
+
+static const struct {
+	const char *pin;
+	int (*load)(const char *dir, const char *pin, const struct dp_sizes *sizes);
+	size_t off;
+} dp_progs[] = {
+	{ DP_PIN_ENDPOINT, dp_load_endpoint, offsetof(struct dp, prog_fd) },
+	{ DP_PIN_DNS, dp_load_dns, offsetof(struct dp, dns_prog_fd) },
+	{ DP_PIN_UPLINK, dp_load_uplink, offsetof(struct dp, uplink_prog_fd) },
+};
+
+int dp_load(const char *pin_dir, const char *suffix, const struct dp_sizes *sizes, bool verbose)
+{
+	dp_verbose = verbose;
+	libbpf_set_print(print_libbpf);
+	for (size_t i = 0; i < sizeof(dp_progs) / sizeof(dp_progs[0]); i++) {
+		char pin[64];
+		int err;
+
+		snprintf(pin, sizeof(pin), "%s%s", dp_progs[i].pin, suffix);
+		err = dp_progs[i].load(pin_dir, pin, sizes);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Open every pin there is: maps of this build (else, stale, the older ep/ip), programs. */
+static int open_pins(struct dp *dp, const char *pin_dir)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(dp_progs) / sizeof(dp_progs[0]); i++)
+		DP_FD(dp, dp_progs[i].off) = pin_get(pin_dir, dp_progs[i].pin);
+	for (size_t i = 0; i < sizeof(dp_maps) / sizeof(dp_maps[0]); i++) {
+		int fd = pin_get(pin_dir, dp_maps[i].name);
+
+		DP_FD(dp, dp_maps[i].off) = fd < 0 ? -1 : fd;
+		n += fd >= 0;
+	}
+	dp->ep_old_fd = pin_get(pin_dir, "berth_ep_v1");
+	dp->ip_old_fd = pin_get(pin_dir, "berth_ip_v1");
+	for (size_t i = 0; i < sizeof(dp_fds) / sizeof(dp_fds[0]); i++)
+		if (DP_FD(dp, dp_fds[i]) < 0)
+			DP_FD(dp, dp_fds[i]) = -1;
+	n += dp->ep_old_fd >= 0 || dp->ip_old_fd >= 0;
+	return n ? 0 : -ENOENT;
 }
 
 int dp_open(struct dp *dp, const char *pin_dir, const struct dp_sizes *sizes, bool verbose)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} maps[] = {
-		{ "berth_net_v1", offsetof(struct dp, net_fd) },
-		{ "berth_ep_v2", offsetof(struct dp, ep_fd) },
-		{ "berth_fdb_v1", offsetof(struct dp, fdb_fd) },
-		{ "berth_ip_v2", offsetof(struct dp, ip_fd) },
-		{ "berth_cnt_v1", offsetof(struct dp, cnt_fd) },
-		{ "berth_dns_v1", offsetof(struct dp, dns_fd) },
-		{ "berth_cfg_v1", offsetof(struct dp, cfg_fd) },
-		{ "berth_subnet_v1", offsetof(struct dp, subnet_fd) },
-		{ "berth_ct_v1", offsetof(struct dp, ct_fd) },
-		{ "berth_nat_v1", offsetof(struct dp, nat_fd) },
-		{ "berth_policy_v1", offsetof(struct dp, policy_fd) },
-	};
+	enum dp_status status;
 	int err;
 
 	dp_verbose = verbose;
-	dp_load_sizes = sizes ? *sizes : (struct dp_sizes){ BERTH_CT_DEFAULT, BERTH_NAT_DEFAULT };
 	libbpf_set_print(print_libbpf);
-	memset(dp, -1, sizeof(*dp));
+	dp_reset(dp);
 	err = bpffs_ensure();
 	if (err)
 		return err;
 	err = mkdir_p(pin_dir, 0700);
 	if (err)
 		return err;
-	dp->prog_fd = prog_get(pin_dir, PROG_PIN, dp_load_endpoint);
-	if (dp->prog_fd < 0)
-		return dp->prog_fd;
-	dp->dns_prog_fd = prog_get(pin_dir, DNS_PROG_PIN, dp_load_dns);
-	if (dp->dns_prog_fd < 0) {
-		err = dp->dns_prog_fd;
-		dp_close(dp);
+	status = dp_status(pin_dir);
+	if (status == DP_OTHER) {
+		/* another build's: used as it is until an up replaces it (dp_upgrade) */
+		dp->stale = true;
+		err = open_pins(dp, pin_dir);
+		if (err)
+			dp_close(dp);
 		return err;
 	}
-	dp->uplink_prog_fd = prog_get(pin_dir, UPLINK_PROG_PIN, dp_load_uplink);
-	if (dp->uplink_prog_fd < 0) {
-		err = dp->uplink_prog_fd;
-		dp_close(dp);
-		return err;
+	for (size_t i = 0; i < sizeof(dp_progs) / sizeof(dp_progs[0]); i++) {
+		int fd = pin_get(pin_dir, dp_progs[i].pin);
+
+		/* absent: loaded now (the first up, or one a crash cut short) */
+		if (fd == -ENOENT) {
+			err = dp_progs[i].load(pin_dir, dp_progs[i].pin, sizes);
+			fd = err ? err : pin_get(pin_dir, dp_progs[i].pin);
+		}
+		if (fd < 0) {
+			dp_close(dp);
+			return fd;
+		}
+		DP_FD(dp, dp_progs[i].off) = fd;
 	}
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		int fd = pin_get(pin_dir, maps[i].name);
+	for (size_t i = 0; i < sizeof(dp_maps) / sizeof(dp_maps[0]); i++) {
+		int fd = pin_get(pin_dir, dp_maps[i].name);
 
 		if (fd < 0) {
 			dp_close(dp);
 			return fd;
 		}
-		*(int *)((char *)dp + maps[i].off) = fd;
+		DP_FD(dp, dp_maps[i].off) = fd;
 	}
+	/* the first load records whose objects these are; a failure only costs a reload later */
+	if (status == DP_ABSENT)
+		dp_fingerprint_write(pin_dir);
 	return 0;
+}
+
+int dp_open_ro(struct dp *dp, const char *pin_dir, bool verbose)
+{
+	int err;
+
+	dp_verbose = verbose;
+	libbpf_set_print(print_libbpf);
+	dp_reset(dp);
+	dp->stale = dp_status(pin_dir) == DP_OTHER;
+	err = open_pins(dp, pin_dir);
+	if (err)
+		dp_close(dp);
+	return err;
 }
 
 void dp_close(struct dp *dp)
 {
-	int *fds = (int *)dp;
-
-	for (size_t i = 0; i < sizeof(*dp) / sizeof(int); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	memset(dp, -1, sizeof(*dp));
+	for (size_t i = 0; i < sizeof(dp_fds) / sizeof(dp_fds[0]); i++)
+		if (DP_FD(dp, dp_fds[i]) >= 0)
+			close(DP_FD(dp, dp_fds[i]));
+	dp_reset(dp);
 }
 
 static int tc_ingress_attach(int prog_fd, int ifindex)
@@ -263,9 +493,14 @@ static int upd(int fd, const void *k, const void *v)
 	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
 }
 
-/* Deleting what is not there is fine: every undo is idempotent. */
+/*
+ * Deleting what is not there is fine: every undo is idempotent. So is
+ * deleting from a map the datapath does not have (a stale one's: fd -1).
+ */
 static int del(int fd, const void *k)
 {
+	if (fd < 0)
+		return 0;
 	return bpf_map_delete_elem(fd, k) && errno != ENOENT ? -errno : 0;
 }
 
@@ -284,6 +519,9 @@ int dp_net_del(const struct dp *dp, uint32_t id)
 
 int dp_ep_set(const struct dp *dp, uint32_t ifindex, const struct berth_ep *ep)
 {
+	/* another build's maps may have another layout: only an upgraded datapath is written */
+	if (dp->stale)
+		return -ESTALE;
 	return upd(dp->ep_fd, &ifindex, ep);
 }
 
@@ -304,6 +542,8 @@ int dp_ip_set(const struct dp *dp, uint32_t ip_be, uint32_t net_id, uint32_t ifi
 	struct berth_ip v = { .net_id = net_id, .ifindex = ifindex, .identity = identity,
 			      .slot = slot };
 
+	if (dp->stale)
+		return -ESTALE;
 	memcpy(v.mac, mac, 6);
 	return upd(dp->ip_fd, &k, &v);
 }
@@ -361,6 +601,11 @@ int dp_ep_del(const struct dp *dp, uint32_t ifindex, uint32_t net_id, const uint
 	if ((e = del(dp->fdb_fd, &fk)))
 		err = e;
 	if ((e = del(dp->ip_fd, &ik)))
+		err = e;
+	/* a stale datapath may still hold them in its older maps (same keys, other values) */
+	if (dp->ep_old_fd >= 0 && (e = del(dp->ep_old_fd, &ifindex)))
+		err = e;
+	if (dp->ip_old_fd >= 0 && (e = del(dp->ip_old_fd, &ik)))
 		err = e;
 	/* the slot may be reused by another endpoint: its counters go with it */
 	for (uint32_t r = 0; r < BERTH_REASON_MAX; r++) {

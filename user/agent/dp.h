@@ -3,7 +3,9 @@
  * The datapath of an instance: the endpoint program and the maps, pinned
  * under the instance's pin directory. The first `up` loads and pins them;
  * later commands open the pins, so programs and maps (and the flows they
- * carry) outlive every berth process.
+ * carry) outlive every berth process. Which build's objects the pins hold is
+ * recorded beside the state (dp_fingerprint); an `up` of another build
+ * replaces them in place (upgrade.h, docs/maps.md#upgrades).
  */
 #ifndef BERTH_DP_H
 #define BERTH_DP_H
@@ -19,12 +21,25 @@
 #define BERTH_TC_HANDLE	0xb347
 #define BERTH_TC_PRIO	0xb3
 
+/* Program pins under the instance's pin directory. */
+#define DP_PIN_ENDPOINT	"prog_endpoint"
+#define DP_PIN_DNS	"prog_dns"
+#define DP_PIN_UPLINK	"prog_uplink"
+
 struct dp {
 	int prog_fd;		/* endpoint: tc ingress of host-side veths */
 	int dns_prog_fd;	/* dns: tc egress of lo inside endpoints */
 	int uplink_prog_fd;	/* uplink: tc ingress of the uplink */
 	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd, dns_fd;
 	int cfg_fd, subnet_fd, ct_fd, nat_fd, policy_fd;
+	/* stale only: berth_ep_v1 and berth_ip_v1 of an older datapath (-1: none) */
+	int ep_old_fd, ip_old_fd;
+	/*
+	 * The pins are another build's, opened as they are: maps that build
+	 * lacks are -1, and dp_ep_set/dp_ip_set refuse (-ESTALE). Deletes work
+	 * (on the old maps too), so down and recovery never need an upgrade.
+	 */
+	bool stale;
 };
 
 /* Sizes of the maps sized per instance (0: the default). */
@@ -36,10 +51,48 @@ struct dp_sizes {
 /*
  * Open the pinned datapath under @pin_dir, loading and pinning it when
  * absent, with maps of @sizes (NULL: defaults). Maps already pinned keep
- * their size: compare with dp_map_size().
+ * their size: compare with dp_map_size(). Pins of another build are opened
+ * as they are, never reloaded (dp->stale): dp_upgrade() replaces them.
  */
 int dp_open(struct dp *dp, const char *pin_dir, const struct dp_sizes *sizes, bool verbose);
+/*
+ * For read-only commands: open whatever is pinned, never load or change a
+ * thing. Maps the pinned datapath lacks stay -1; dp->stale says it is
+ * another build's. -ENOENT when nothing is pinned.
+ */
+int dp_open_ro(struct dp *dp, const char *pin_dir, bool verbose);
 void dp_close(struct dp *dp);
+
+/* ---- which datapath an instance runs ---- */
+
+/* FNV-1a 64 of the BPF objects this binary embeds (the skeletons' ELF bytes). */
+uint64_t dp_fingerprint(void);
+/*
+ * The fingerprint recorded for the pins under @pin_dir: the file `datapath`
+ * of the instance's run directory (/run/berth/<instance>/). -ENOENT when
+ * none is recorded (an instance made before berth recorded it).
+ */
+int dp_fingerprint_read(const char *pin_dir, uint64_t *fp);
+/* Record this binary's fingerprint for @pin_dir (atomically). */
+int dp_fingerprint_write(const char *pin_dir);
+
+enum dp_status {
+	DP_ABSENT,	/* no program is pinned: the first load is to come */
+	DP_CURRENT,	/* this build's */
+	DP_OTHER,	/* another build's, or one that recorded nothing */
+};
+enum dp_status dp_status(const char *pin_dir);
+
+/*
+ * Load this build's three objects into @pin_dir: maps pinned by name are
+ * reused (one pinned with another type, key, value, size or flags is an
+ * error that names it: -EINVAL), missing ones are created and pinned, each
+ * program is pinned as prog_<name><@suffix>. Maps sized per instance take
+ * the pinned size, else @sizes' (NULL or 0: defaults). libbpf speaks when @verbose.
+ */
+int dp_load(const char *pin_dir, const char *suffix, const struct dp_sizes *sizes, bool verbose);
+/* Whether @name is a map this build pins (berth_ep_v2, ...): what an upgrade keeps. */
+bool dp_map_known(const char *name);
 
 /* tc ingress on the uplink; detaching removes berth's filter alone */
 int dp_attach_uplink(const struct dp *dp, int ifindex);

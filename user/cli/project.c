@@ -628,14 +628,25 @@ int do_stats(struct cli *c)
 		json_object_put(st);
 		return rc;
 	}
-	err = dp_open(&dp, in.pin_dir, NULL, c->verbose > 0);
+	/* read-only: an instance of another build is read as it is, never upgraded */
+	err = dp_open_ro(&dp, in.pin_dir, c->verbose > 0);
 	if (in.state && jstr(in.state, "uplink"))
 		snprintf(uplink, sizeof(uplink), "%s", jstr(in.state, "uplink"));
 	instance_close(&in);
+	if (!err && dp.cnt_fd < 0) {
+		dp_close(&dp);
+		err = -ESTALE;
+	}
 	if (err) {
 		json_object_put(st);
+		if (err == -ESTALE)
+			return fail(c, EXIT_SYSTEM, "berth: instance %s runs an older datapath without the counters; run berth up to upgrade it",
+				    in.name);
 		return fail(c, EXIT_SYSTEM, "berth: open the pinned maps: %s", strerror(-err));
 	}
+	if (dp.stale)
+		fprintf(stderr, "berth: note: instance %s runs an older datapath; run berth up to upgrade it\n",
+			in.name);
 	eps = jarr_get(st, "endpoints");
 	pr_init(&p, c->json, stdout);
 	pr_obj_open(&p, NULL);
