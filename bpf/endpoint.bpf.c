@@ -163,6 +163,47 @@ static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep,
 	return BERTH_PASS_FORWARD;
 }
 
+/* Out again with the address and port the client reached. */
+static __always_inline int out_by_fib(struct __sk_buff *skb, const struct bpf_fib_lookup *fib,
+				      long rc, struct out *o)
+{
+	int ret;
+
+	o->target = fib->ifindex;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		o->how = HOW_NEIGH;
+		return 0;
+	}
+	ret = set_macs(skb, fib->dmac, fib->smac);
+	if (ret < 0)
+		return ret;
+	o->how = HOW_EGRESS;
+	return 0;
+}
+
+/*
+ * A reply of a flow that came in through a published port: its source goes
+ * back to the address and port the client reached, and out by the route.
+ */
+static __always_inline int published_reply(struct __sk_buff *skb, struct flow *f,
+					   struct berth_ct *ct, const struct bpf_fib_lookup *fib,
+					   long rc, struct out *o)
+{
+	__be32 nat_addr = ct->nat_addr;
+	__be16 nat_port = ct->nat_port;
+	int ret;
+
+	ct_touch(ct, f, 1);
+	ret = rewrite_port(skb, f, false, f->key.sport, nat_port);
+	if (!ret)
+		ret = rewrite_addr(skb, f, false, f->key.saddr, nat_addr);
+	if (!ret)
+		ret = dec_ttl(skb);
+	if (!ret)
+		ret = out_by_fib(skb, fib, rc, o);
+	return ret < 0 ? ret : BERTH_PASS_DNAT_REPLY;
+}
+
 /*
  * Out through the uplink: masqueraded to its address with a source port of
  * berth's range, the next hop from bpf_fib_lookup. Replies come back through
@@ -227,6 +268,16 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 
 	ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
 	if (!ct) {
+		struct berth_ct_key rk;
+
+		/* a reply of a flow that came in through a published port? */
+		key_swap(&rk, &f.key);
+		ct = bpf_map_lookup_elem(&berth_ct_v1, &rk);
+		if (ct && (ct->flags & BERTH_CT_DNAT))
+			return published_reply(skb, &f, ct, &fib, rc, o);
+		ct = NULL;
+	}
+	if (!ct) {
 		struct berth_ct v = { .flags = BERTH_CT_SNAT, .nat_addr = cfg->uplink_ip };
 		struct berth_ct_key nk;
 
@@ -260,18 +311,9 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 		ret = rewrite_addr(skb, &f, false, f.key.saddr, nat_addr);
 	if (!ret)
 		ret = dec_ttl(skb);
-	if (ret < 0)
-		return ret;
-	o->target = fib.ifindex;
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		o->how = HOW_NEIGH;
-		return BERTH_PASS_SNAT;
-	}
-	ret = set_macs(skb, fib.dmac, fib.smac);
-	if (ret < 0)
-		return ret;
-	o->how = HOW_EGRESS;
-	return BERTH_PASS_SNAT;
+	if (!ret)
+		ret = out_by_fib(skb, &fib, rc, o);
+	return ret < 0 ? ret : BERTH_PASS_SNAT;
 }
 
 /*

@@ -4,6 +4,7 @@
  *
  *   to 127.0.0.0/8 or an endpoint subnet → drop, counted
  *   a reply of a masqueraded flow        → translated back, into its endpoint
+ *   to a published port                  → translated to its endpoint, into it
  *   an ICMP error about such a flow      → translated back, into its endpoint
  *   everything else (the host's own)     → untouched, uncounted
  */
@@ -148,6 +149,68 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 	return BERTH_PASS_ICMP_ERROR;
 }
 
+/*
+ * In through a published port: the exact host address first, then "every
+ * address" when the packet is addressed to the uplink. The flow is tracked
+ * with the address and port the client reached, for its replies; the
+ * endpoint sees the client's own address (no proxy).
+ */
+static __always_inline int published_in(struct __sk_buff *skb, struct flow *f,
+					const struct berth_cfg *cfg, __u32 *ifindex, __u32 *slot)
+{
+	struct berth_port_key pk = { .addr = f->key.daddr, .port = f->key.dport,
+				     .proto = f->key.proto };
+	struct berth_subnet_key sk = { .prefixlen = 32 };
+	struct berth_ct_key k = {};
+	struct berth_port *pp;
+	struct berth_port be;
+	struct berth_ct *ct;
+
+	pp = bpf_map_lookup_elem(&berth_port_v1, &pk);
+	if (!pp && f->key.daddr == cfg->uplink_ip) {
+		pk.addr = 0;
+		pp = bpf_map_lookup_elem(&berth_port_v1, &pk);
+	}
+	if (!pp)
+		return HOST_TRAFFIC;
+	/*
+	 * From the wire, a source in 127.0.0.0/8 or an endpoint subnet is forged:
+	 * let in, it would pass for a sibling (or a gateway) inside the endpoint,
+	 * and the host's rp_filter never sees a packet redirected past its stack.
+	 */
+	sk.addr = f->key.saddr;
+	if ((sk.addr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000) ||
+	    bpf_map_lookup_elem(&berth_subnet_v1, &sk))
+		return -BERTH_DROP_SPOOF_IP;
+	be = *pp;
+	k.saddr = f->key.saddr;
+	k.daddr = be.backend_ip;
+	k.sport = f->key.sport;
+	k.dport = be.backend_port;
+	k.proto = f->key.proto;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct) {
+		struct berth_ct v = { .flags = BERTH_CT_DNAT, .nat_addr = f->key.daddr,
+				      .nat_port = f->key.dport };
+
+		if (f->key.proto == BERTH_PROTO_TCP && (f->tcp_flags & BERTH_TCP_RST))
+			return -BERTH_DROP_CT_INVALID;
+		ct_init(&v, f, be.ifindex, be.slot, 0);
+		if (ct_create(&k, &v) < 0)
+			return -BERTH_DROP_CT_FULL;
+	} else {
+		if (!(ct->flags & BERTH_CT_DNAT))
+			return -BERTH_DROP_CT_INVALID;
+		ct_touch(ct, f, 0);
+	}
+	*ifindex = be.ifindex;
+	*slot = be.slot;
+	if (rewrite_port(skb, f, true, f->key.dport, be.backend_port) < 0 ||
+	    rewrite_addr(skb, f, true, f->key.daddr, be.backend_ip) < 0)
+		return -BERTH_DROP_REWRITE;
+	return BERTH_PASS_DNAT;
+}
+
 static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor *c,
 				       __u32 *ifindex, __u32 *slot)
 {
@@ -172,15 +235,25 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 	if (ret < 0)
 		return HOST_TRAFFIC;	/* the host's stack judges what berth cannot parse */
 	cfg = cfg_get();
-	if (!cfg || !(cfg->flags & BERTH_CFG_UPLINK) || iph->daddr != cfg->uplink_ip)
+	if (!cfg || !(cfg->flags & BERTH_CFG_UPLINK))
 		return HOST_TRAFFIC;
 	ret = parse_flow(c, iph, &f);
 	if (ret < 0)
 		return HOST_TRAFFIC;	/* fragments and short headers: the host's, or no flow's */
+	if (iph->daddr != cfg->uplink_ip) {
+		/* a port published on another address of the host */
+		if (f.key.proto == BERTH_PROTO_TCP || f.key.proto == BERTH_PROTO_UDP)
+			return published_in(skb, &f, cfg, ifindex, slot);
+		return HOST_TRAFFIC;
+	}
 	switch (f.key.proto) {
 	case BERTH_PROTO_TCP:
 	case BERTH_PROTO_UDP:
-		return reply_nat(skb, &f, ifindex, slot);
+		/* a masqueraded flow's exact tuple first, then a published port */
+		ret = reply_nat(skb, &f, ifindex, slot);
+		if (ret != HOST_TRAFFIC)
+			return ret;
+		return published_in(skb, &f, cfg, ifindex, slot);
 	case BERTH_PROTO_ICMP:
 		if (f.icmp_type == ICMP_ECHOREPLY)
 			return reply_nat(skb, &f, ifindex, slot);

@@ -109,6 +109,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_policy_v1 SEC(".maps");
 
+/* published ports: (host address, port, protocol) → the endpoint behind it */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_PORTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct berth_port_key);
+	__type(value, struct berth_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_port_v1 SEC(".maps");
+
 /* the last redirect target, written only when cfg_record_redirect is set (tests) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,5 +126,33 @@ struct {
 	__type(key, __u32);
 	__type(value, struct berth_redir);
 } berth_redir_v1 SEC(".maps");
+
+/* the socket programs' settings: the instance's host namespace cookie */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct berth_sockcfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_skcfg_v1 SEC(".maps");
+
+/* IPv4 addresses of the instance's host namespace → 1 */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_HOSTADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct berth_hostip_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_hostip_v1 SEC(".maps");
+
+/* (host socket, backend) → the published address it asked for; LRU: not conntrack */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BERTH_SOCKREV_MAX);
+	__type(key, struct berth_sockrev_key);
+	__type(value, struct berth_sockrev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_skrev_v1 SEC(".maps");
 
 #endif

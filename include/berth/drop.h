@@ -21,13 +21,16 @@ enum berth_reason {
 	BERTH_PASS_ROUTED = 8,		/* routed out unchanged: no uplink, so no masquerade */
 	BERTH_PASS_HOST_ICMP = 9,	/* to the host, which answers with an ICMP error and drops it
 					 * (TTL exceeded, fragmentation needed with DF) */
+	BERTH_PASS_DNAT = 10,		/* in through a published port, translated to its endpoint */
+	BERTH_PASS_DNAT_REPLY = 11,	/* a reply through a published port, translated back out */
 
 	/* dropped */
 	BERTH_DROP_SHORT = 64,		/* frame shorter than its headers */
 	BERTH_DROP_MALFORMED = 65,	/* header fields that make no sense */
 	BERTH_DROP_UNKNOWN_EP = 66,	/* arrived on an interface berth does not know */
 	BERTH_DROP_SPOOF_MAC = 67,	/* source MAC is not the endpoint's */
-	BERTH_DROP_SPOOF_IP = 68,	/* source IPv4 is not the endpoint's */
+	BERTH_DROP_SPOOF_IP = 68,	/* source IPv4 its sender may not use: from an endpoint, not its
+					 * own; from the wire, an endpoint's, a gateway's or loopback */
 	BERTH_DROP_SPOOF_ARP = 69,	/* ARP claims another's MAC or address */
 	BERTH_DROP_ARP_UNKNOWN = 70,	/* ARP for an address nobody on this network holds */
 	BERTH_DROP_NO_FDB = 71,		/* unicast to a MAC that is not on this network */
@@ -65,6 +68,8 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_PASS_ICMP_ERROR: return "icmp_error_nat";
 	case BERTH_PASS_ROUTED: return "routed";
 	case BERTH_PASS_HOST_ICMP: return "to_host_icmp_error";
+	case BERTH_PASS_DNAT: return "published_in";
+	case BERTH_PASS_DNAT_REPLY: return "published_reply";
 	case BERTH_DROP_SHORT: return "drop_short";
 	case BERTH_DROP_MALFORMED: return "drop_malformed";
 	case BERTH_DROP_UNKNOWN_EP: return "drop_unknown_endpoint";

@@ -17,6 +17,7 @@
 #define BERTH_NAT_DEFAULT	65536	/* SNAT translations, unless set */
 #define BERTH_MAX_POLICY	16384	/* (revision, from, to, proto) policy entries */
 #define BERTH_POLICY_RANGES	15	/* port ranges per policy entry */
+#define BERTH_MAX_PORTS		262144	/* published (address, port, protocol) triples */
 
 /* Counter slot of the uplink's program (endpoint interfaces use 1 and up). */
 #define BERTH_SLOT_UPLINK	0x80000000u
@@ -166,6 +167,8 @@ BERTH_STATIC_ASSERT(sizeof(struct berth_ct_key) == 16, "berth_ct_key size");
 #define BERTH_CT_FIN_REPLY	(1u << 3)	/* the reply direction sent FIN */
 #define BERTH_CT_POLICY		(1u << 4)	/* admitted by a policy rule (a guarded service's flow) */
 #define BERTH_CT_RST_REPLY	(1u << 5)	/* the last RST came from the reply direction */
+#define BERTH_CT_DNAT		(1u << 6)	/* in through a published port: nat_addr:nat_port is
+						 * what the client reached, the replies' source */
 
 struct berth_ct {
 	__u64 last_seen;	/* bpf_ktime_get_boot_ns() of the last packet */
@@ -215,5 +218,80 @@ struct berth_policy {
 	struct berth_port_range r[BERTH_POLICY_RANGES];
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_policy) == 64, "berth_policy size");
+
+/*
+ * berth_port_v1 (hash): a published port → the endpoint behind it. addr 0
+ * is "every address of the host" (0.0.0.0:P); the uplink program looks the
+ * exact address up first, then 0 when the packet is addressed to the uplink.
+ * A port bound to 127.0.0.1 is only ever reached from the host itself (the
+ * socket programs); nothing from the wire reaches 127.0.0.0/8.
+ */
+struct berth_port_key {
+	__be32 addr;		/* network order: the host address it is bound to; 0: every one */
+	__be16 port;		/* network order: the published (host) port */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_port_key) == 8, "berth_port_key size");
+
+struct berth_port {
+	__be32 backend_ip;	/* network order: the endpoint's address */
+	__be16 backend_port;	/* network order: the container (target) port */
+	__u16 pad;		/* zero */
+	__u32 ifindex;		/* host-side veth of the endpoint */
+	__u32 slot;		/* its counter slot */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_port) == 16, "berth_port size");
+
+/*
+ * The socket programs (bpf/sock.bpf.c): cgroup connect4, sendmsg4, recvmsg4
+ * and getpeername4 hooks that let host processes reach published ports
+ * without per-packet NAT. Map names stay within the kernel's 15 characters.
+ */
+#define BERTH_MAX_HOSTADDRS	4096	/* IPv4 addresses of the instance's host namespace */
+#define BERTH_SOCKREV_MAX	65536	/* (socket, backend) → published address entries */
+
+/*
+ * berth_skcfg_v1 (array, one entry): which sockets the socket programs act
+ * on. The programs are attached to the cgroup v2 root, so they run for every
+ * socket of the machine; they touch only those of this namespace.
+ */
+struct berth_sockcfg {
+	__u64 netns_cookie;	/* host order: SO_NETNS_COOKIE of the instance's host namespace;
+				 * 0: act on no socket */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_sockcfg) == 8, "berth_sockcfg size");
+
+/*
+ * berth_hostip_v1 (hash): the IPv4 addresses of the instance's host
+ * namespace (uplink, gateways, any other) → 1, as `up` found them. A
+ * published port bound to every address (berth_port_key.addr 0) is reached
+ * from the host at these and at 127.0.0.0/8.
+ */
+struct berth_hostip_key {
+	__be32 addr;		/* network order */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_hostip_key) == 4, "berth_hostip_key size");
+
+/*
+ * berth_skrev_v1 (LRU hash): what a host socket asked for, by the backend
+ * it was sent to instead, so that recvmsg and getpeername show the
+ * published address. Not conntrack: an entry lost to eviction only makes
+ * an old socket see the backend's address, never a packet go astray.
+ */
+struct berth_sockrev_key {
+	__u64 cookie;		/* host order: bpf_get_socket_cookie() of the socket */
+	__be32 addr;		/* network order: the backend's address */
+	__be16 port;		/* network order: the backend's port */
+	__u16 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_sockrev_key) == 16, "berth_sockrev_key size");
+
+struct berth_sockrev {
+	__be32 addr;		/* network order: the published address the socket asked for */
+	__be16 port;		/* network order: the published port */
+	__u16 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_sockrev) == 8, "berth_sockrev size");
 
 #endif

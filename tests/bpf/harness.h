@@ -8,8 +8,9 @@
  * reusing the endpoint's, so that a row may open a flow through one program
  * and answer it through the other. berth_ct_v1 and berth_nat_v1 are made
  * small (CT_MAX, NAT_MAX) so that a row can fill them. Every map is emptied
- * before each row, then the row's topology, berth_cfg_v1, flow and rules are
- * written, its packets before (.pre) run and their counters cleared.
+ * before each row, then the row's topology, berth_cfg_v1, flow, rules and
+ * published ports (.ports) are written, its packets before (.pre) run and
+ * their counters cleared.
  *
  * Every row checks the whole packet out (unchanged unless the row says how;
  * with .csum, the harness computes the IP, L4, quoted-IP and ICMP checksums of
@@ -100,6 +101,10 @@
 #define PRE(ifx, v, ...)                                                                          \
 	{ .ifindex = (ifx), .verdict = (v), .in = BYTES(__VA_ARGS__),                             \
 	  .len = sizeof(BYTES(__VA_ARGS__)) }
+/* the same, in from the wire through the uplink's program */
+#define PRE_UP(v, ...)                                                                            \
+	{ .prog = PROG_UPLINK, .ifindex = IFX_UPLINK, .verdict = (v), .in = BYTES(__VA_ARGS__),   \
+	  .len = sizeof(BYTES(__VA_ARGS__)) }
 #define PRES(...)                                                                                 \
 	.pre = (const struct pre[]){ __VA_ARGS__ },                                               \
 	.npre = sizeof((const struct pre[]){ __VA_ARGS__ }) / sizeof(struct pre)
@@ -123,6 +128,36 @@
 	PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT),           \
 	    TCP(40000, 80, SYN))
 
+/*
+ * A published port as the agent writes it in berth_port_v1: (host address,
+ * host port, protocol) → (endpoint address, its port, its host-side veth,
+ * its slot). Addresses as bytes (IP_ZERO: every address of the host), ports
+ * in host order.
+ */
+struct port_ent {
+	uint8_t proto;
+	uint8_t addr[4];
+	uint16_t port;
+	uint8_t backend[4];
+	uint16_t backend_port;
+	uint32_t ifindex, slot;
+};
+#define PUBLISH(p, a, port_, be, bport, ifx, sl)                                                 \
+	{ .proto = (p), .addr = { a }, .port = (port_), .backend = { be },                        \
+	  .backend_port = (bport), .ifindex = (ifx), .slot = (sl) }
+#define PORTS(...)                                                                                \
+	.ports = (const struct port_ent[]){ __VA_ARGS__ },                                        \
+	.nports = sizeof((const struct port_ent[]){ __VA_ARGS__ }) / sizeof(struct port_ent)
+
+/* "8080:80" on every address: uplink:8080 → A:80; and "6060:6060/udp" */
+#define PUB_8080 PUBLISH(TCP_P, IP_ZERO, 8080, IP_A, 80, IFX_A, SLOT_A)
+#define PUB_6060 PUBLISH(UDP_P, IP_ZERO, 6060, IP_A, 6060, IFX_A, SLOT_A)
+
+/* An outside client's SYN to uplink:8080 (PUB_8080), as a packet before the row's */
+#define PRE_OUT_SYN_8080                                                                          \
+	PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK),              \
+	       TCP(50000, 8080, SYN))
+
 /* A flow tuple as the rows write it: addresses as bytes, ports (or echo id) in host order. */
 struct tuple {
 	uint8_t proto;
@@ -135,12 +170,15 @@ struct tuple {
 /*
  * A conntrack entry: what a row starts with (.flow, written with its NAT
  * entry when BERTH_CT_SNAT) or what it must end with (.ct). nat_port 0 in
- * .ct of a snat row: the port the packet out carries.
+ * .ct of a snat row: the port the packet out carries. A BERTH_CT_DNAT flow
+ * (in through a published port) has no NAT entry; its nat_addr is the host
+ * address the client reached (zero here: the uplink's), nat_port the port.
  */
 struct flow_state {
 	struct tuple key;	/* proto 0: none */
 	uint8_t state, flags;
 	uint16_t nat_port;
+	uint8_t nat_addr[4];	/* BERTH_CT_DNAT; zero: the uplink's */
 	uint32_t ifindex, slot, rev;
 };
 
@@ -178,6 +216,8 @@ struct row {
 	enum topo topo;
 	unsigned int cfg;	/* CFG_* */
 	struct flow_state flow;	/* a flow the row starts with */
+	const struct port_ent *ports;	/* published ports (berth_port_v1) */
+	size_t nports;
 	void (*prepare)(void);	/* more state, after the above */
 	const struct pre *pre;	/* packets before the row's (checksums computed) */
 	size_t npre;
@@ -453,6 +493,7 @@ static inline void maps_reset(void)
 	map_clear(skel->maps.berth_ct_v1);
 	map_clear(skel->maps.berth_nat_v1);
 	map_clear(skel->maps.berth_policy_v1);
+	map_clear(skel->maps.berth_port_v1);
 	for (i = 0; i < BERTH_MAX_NETS; i++)
 		assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_net_v1), &i,
 						     &zero_net, BPF_ANY), 0);
@@ -638,6 +679,10 @@ static inline void flow_write(const struct flow_state *fs)
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	v.created = v.last_seen = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	ct_key_of(&k, &fs->key);
+	if (fs->flags & BERTH_CT_DNAT) {
+		v.nat_addr = be32_of(fs->nat_addr) ?: be32_of(uplink);
+		v.nat_port = htobe16(fs->nat_port);
+	}
 	if (fs->flags & BERTH_CT_SNAT) {
 		v.nat_addr = be32_of(uplink);
 		v.nat_port = htobe16(fs->nat_port);
@@ -648,6 +693,21 @@ static inline void flow_write(const struct flow_state *fs)
 	}
 	assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_ct_v1), &k, &v, BPF_NOEXIST),
 			 0);
+}
+
+/* The row's published ports, into berth_port_v1. */
+static inline void ports_write(const struct port_ent *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct berth_port_key k = { .addr = be32_of(p[i].addr), .port = htobe16(p[i].port),
+					    .proto = p[i].proto };
+		struct berth_port v = { .backend_ip = be32_of(p[i].backend),
+					.backend_port = htobe16(p[i].backend_port),
+					.ifindex = p[i].ifindex, .slot = p[i].slot };
+
+		assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_port_v1), &k, &v,
+						     BPF_NOEXIST), 0);
+	}
 }
 
 /* Fills berth_ct_v1 to CT_MAX with flows of 172.16.0.0/16 nobody will send. */
@@ -762,6 +822,7 @@ static inline int row_setup(void **state)
 		policy_rules_write(POLICY_REV, /* allow_5432 */ true);
 	if (r->flow.key.proto)
 		flow_write(&r->flow);
+	ports_write(r->ports, r->nports);
 	if (r->prepare)
 		r->prepare();
 	return 0;
@@ -902,6 +963,18 @@ static inline void check_flows(const struct row *r, uint16_t port_out)
 	assert_int_equal(v.slot, slot);
 	assert_int_equal(v.ifindex, ifindex);
 	assert_true(v.created && v.last_seen >= v.created);
+	if (w->flags & BERTH_CT_DNAT) {
+		/* what the client reached, its replies' source: no NAT entry of its own */
+		uint32_t want = be32_of(w->nat_addr) ?: be32_of(uplink);
+
+		if (v.nat_addr != want || be16toh(v.nat_port) != w->nat_port) {
+			print_ct("conntrack entry", &v);
+			print_message("    want nat %08x:%u\n", be32toh(want), w->nat_port);
+		}
+		assert_int_equal(v.nat_addr, want);
+		assert_int_equal(be16toh(v.nat_port), w->nat_port);
+		return;
+	}
 	if (!(w->flags & BERTH_CT_SNAT)) {
 		assert_int_equal(v.nat_addr, 0);
 		assert_int_equal(v.nat_port, 0);

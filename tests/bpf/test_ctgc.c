@@ -640,6 +640,75 @@ static void test_flush_ifindexes_many(void **state)
 	assert_int_equal(count(m.nat_fd), nat_all - nat_gone);
 }
 
+/* A flow in through a published port: the client reached @addr:@port, the endpoint answers. */
+static struct berth_ct dnat_flow(uint32_t addr, uint16_t port, uint32_t ifindex)
+{
+	struct berth_ct v = flow(BERTH_CT_ESTABLISHED, BERTH_CT_DNAT, NOW, ifindex);
+
+	v.nat_addr = htonl(addr);
+	v.nat_port = htons(port);
+	return v;
+}
+
+static struct berth_port_key pkey(uint32_t addr, uint16_t port, uint8_t proto)
+{
+	struct berth_port_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.addr = htonl(addr);
+	k.port = htons(port);
+	k.proto = proto;
+	return k;
+}
+
+#define LOCAL 0x7f000001 /* 127.0.0.1 */
+
+/*
+ * Published ports removed or repointed: their DNAT flows go, whatever their
+ * state; a port of every address (0.0.0.0) matches any address the client
+ * reached; other ports, other protocols, and flows that are not DNAT stay.
+ */
+static void test_flush_ports(void **state)
+{
+	struct row rows[] = {
+		{ "8080/tcp at the uplink", key(BERTH_PROTO_TCP, REMOTE, EP1, 40001, 80),
+		  dnat_flow(UPLINK, 8080, IF1), 0, false },
+		{ "8080/tcp at 127.0.0.1", key(BERTH_PROTO_TCP, LOCAL, EP1, 40002, 80),
+		  dnat_flow(LOCAL, 8080, IF1), 0, false },
+		{ "8080/udp at the uplink", key(BERTH_PROTO_UDP, REMOTE, EP1, 40003, 80),
+		  dnat_flow(UPLINK, 8080, IF1), 0, true },
+		{ "8081/tcp at the uplink", key(BERTH_PROTO_TCP, REMOTE, EP1, 40004, 80),
+		  dnat_flow(UPLINK, 8081, IF1), 0, true },
+		{ "6060/udp at 127.0.0.1", key(BERTH_PROTO_UDP, LOCAL, EP2, 40005, 6060),
+		  dnat_flow(LOCAL, 6060, IF2), 0, false },
+		{ "6060/udp at the uplink", key(BERTH_PROTO_UDP, REMOTE, EP2, 40006, 6060),
+		  dnat_flow(UPLINK, 6060, IF2), 0, true },
+		/* masqueraded, its source port on the wire is 8080: not a published flow */
+		{ "masqueraded from 8080", TCP(7001, 80), flow(BERTH_CT_ESTABLISHED, 0, NOW, IF1),
+		  8080, true },
+	};
+	/* 0.0.0.0:8080/tcp and 127.0.0.1:6060/udp, given with a repeat */
+	const struct berth_port_key ports[] = { pkey(LOCAL, 6060, BERTH_PROTO_UDP),
+						pkey(0, 8080, BERTH_PROTO_TCP),
+						pkey(LOCAL, 6060, BERTH_PROTO_UDP) };
+
+	(void)state;
+	put_rows(rows, ARRAY_SIZE(rows));
+	assert_int_equal(ct_flush_ports(&m, ports, 0), 0);
+	assert_int_equal(ct_flush_ports(&m, ports, ARRAY_SIZE(ports)), 3);
+	check_rows(rows, ARRAY_SIZE(rows));
+	assert_int_equal(ct_flush_ports(&m, ports, ARRAY_SIZE(ports)), 0);
+	/* one address alone: the uplink's 6060/udp */
+	assert_int_equal(ct_flush_ports(&m, (struct berth_port_key[]){ pkey(UPLINK, 6060,
+									     BERTH_PROTO_UDP) }, 1), 1);
+	/* interfaces and ports in one walk */
+	assert_int_equal(ct_flush_match(&m, (uint32_t[]){ IF1 }, 1,
+					(struct berth_port_key[]){ pkey(0, 9999, BERTH_PROTO_TCP) }, 1),
+			 3);
+	assert_int_equal(count(m.ct_fd), 0);
+	assert_int_equal(count(m.nat_fd), 0);
+}
+
 static void test_flush_all(void **state)
 {
 	struct berth_ct_key orphan = key(BERTH_PROTO_UDP, REMOTE, UPLINK, 53, 64000);
@@ -759,6 +828,7 @@ int main(void)
 		BOTH(test_flush_ifindex),
 		BOTH(test_flush_ifindexes),
 		BOTH(test_flush_ifindexes_many),
+		BOTH(test_flush_ports),
 		BOTH(test_flush_all),
 		BOTH(test_wrong_layout),
 		BOTH(test_open_pinned),

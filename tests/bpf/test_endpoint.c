@@ -19,6 +19,11 @@
  *
  *   policy (TOPO_POLICY, CFG_POLICY, revision 5): A is api, B web, D db; db is
  *   guarded, api may reach it on TCP 5432 and 9000-9099.
+ *
+ *   published ports (.ports): an outside client's packet in through the
+ *   uplink's program (PRE_UP) opens a BERTH_CT_DNAT flow into A; A's replies
+ *   leave from the address and port the client reached, routed out of the
+ *   uplink (published_reply).
  */
 #include "harness.h"
 
@@ -45,6 +50,21 @@
 	.ct_n = 1,                                                                                \
 	.ct = { .key = TUPLE(TCP_P, IP_A, IP_D, 40000, 5432), .state = (st), .flags = (fl),       \
 		.rev = (rv) }
+
+/* Out through a published port: counted on A's slot. */
+#define PUBLISHED_REPLY .slot = SLOT_A, .reason = BERTH_PASS_DNAT_REPLY
+#define DNAT_SEEN	(BERTH_CT_DNAT | BERTH_CT_SEEN_REPLY)
+
+/* The client's TCP flow to uplink:8080 (PUB_8080) after the row, in @st with @fl */
+#define CT_PUB_8080(st, fl)                                                                       \
+	.ct_n = 1,                                                                                \
+	.ct = { .key = TUPLE(TCP_P, IP_OUT, IP_A, 50000, 80), .state = (st), .flags = (fl),       \
+		.nat_port = 8080 }
+
+/* the outside client's datagram to uplink:6060 (PUB_6060), in */
+#define PRE_OUT_UDP_6060                                                                          \
+	PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(32, 0, 64, UDP_P, IP_OUT, IP_UPLINK),              \
+	       UDP(50001, 6060, 12), PAYLOAD4)
 
 static void policy_rev_to(uint32_t rev)
 {
@@ -557,6 +577,120 @@ static const struct row rows[] = {
 	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_GW2), TCP(40000, 80, SYN)),
 	  .csum = CSUM_ALL,
 	  PASS(BERTH_PASS_STACK) },
+
+	/* Replies through a published port: from the address and port the client reached */
+	{ "published reply: A's SYN-ACK to the client of uplink:8080: from uplink:8080, TTL 63, "
+	  "the next hop's MACs, out of the uplink; the flow SYN_RECV, its reply seen",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080), PRES(PRE_OUT_SYN_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(80, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(8080, 50000, SYNACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, CT_PUB_8080(BERTH_CT_SYN_RECV, DNAT_SEEN) },
+	{ "published reply: A's data after the handshake: from uplink:8080, the flow ESTABLISHED, "
+	  "no NAT entry, no second flow",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080),
+	  PRES(PRE_OUT_SYN_8080,
+	       PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT),
+		   TCP(80, 50000, SYNACK)),
+	       PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK),
+		      TCP(50000, 8080, ACK))),
+	  PKT(FROM_A_TO_GW, IP4(44, 0, 64, TCP_P, IP_A, IP_OUT), TCP(80, 50000, ACK), PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(44, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(8080, 50000, ACK),
+	      PAYLOAD4),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY,
+	  CT_PUB_8080(BERTH_CT_ESTABLISHED, DNAT_SEEN) },
+	{ "published reply: A's RST: from uplink:8080, the flow CLOSE",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080), PRES(PRE_OUT_SYN_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(80, 50000, RST | ACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(8080, 50000, RST | ACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY,
+	  CT_PUB_8080(BERTH_CT_CLOSE, DNAT_SEEN | BERTH_CT_RST_REPLY) },
+	{ "published reply: ip options (ihl 6): the port found at offset 38, checksums right",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080), PRES(PRE_OUT_SYN_8080),
+	  PKT(FROM_A_TO_GW, IP4_OPT(44, 0, 64, TCP_P, IP_A, IP_OUT), TCP(80, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4_OPT(44, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(8080, 50000, SYNACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, CT_PUB_8080(BERTH_CT_SYN_RECV, DNAT_SEEN) },
+	{ "published reply: udp with a checksum from A:6060: from uplink:6060, checksum right",
+	  .cfg = CFG_UPLINK, PORTS(PUB_6060), PRES(PRE_OUT_UDP_6060),
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(6060, 50001, 12), PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_OUT), UDP(6060, 50001, 12),
+	      PAYLOAD4),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_OUT, IP_A, 50001, 6060), .flags = DNAT_SEEN,
+		  .nat_port = 6060 } },
+	{ "published reply: udp without a checksum: from uplink:6060, the checksum stays 0",
+	  .cfg = CFG_UPLINK, PORTS(PUB_6060), PRES(PRE_OUT_UDP_6060),
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(6060, 50001, 12), PAYLOAD4),
+	  .csum = CSUM_IP,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_OUT), UDP(6060, 50001, 12),
+	      PAYLOAD4),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_OUT, IP_A, 50001, 6060), .flags = DNAT_SEEN,
+		  .nat_port = 6060 } },
+	{ "published reply: udp from A:53 of \"5353:53/udp\" (checksum): from uplink:5353",
+	  .cfg = CFG_UPLINK, PORTS(PUBLISH(UDP_P, IP_ZERO, 5353, IP_A, 53, IFX_A, SLOT_A)),
+	  PRES(PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(32, 0, 64, UDP_P, IP_OUT, IP_UPLINK),
+		      UDP(50001, 5353, 12), PAYLOAD4)),
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(53, 50001, 12), PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_OUT), UDP(5353, 50001, 12),
+	      PAYLOAD4),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_OUT, IP_A, 50001, 53), .flags = DNAT_SEEN,
+		  .nat_port = 5353 } },
+	{ "published reply: a port of the range (9091 → A:8081): from uplink:9091",
+	  .cfg = CFG_UPLINK,
+	  PORTS(PUBLISH(TCP_P, IP_ZERO, 9090, IP_A, 8080, IFX_A, SLOT_A),
+		PUBLISH(TCP_P, IP_ZERO, 9091, IP_A, 8081, IFX_A, SLOT_A)),
+	  PRES(PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK),
+		      TCP(50000, 9091, SYN))),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(8081, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(9091, 50000, SYNACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_OUT, IP_A, 50000, 8081), .state = BERTH_CT_SYN_RECV,
+		  .flags = DNAT_SEEN, .nat_port = 9091 } },
+	{ "published reply: a port bound to 192.0.2.2 (host_ip): from 192.0.2.2:8080",
+	  .cfg = CFG_UPLINK, PORTS(PUBLISH(TCP_P, IP_UPLINK2, 8080, IP_A, 80, IFX_A, SLOT_A)),
+	  PRES(PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_OUT, IP_UPLINK2),
+		      TCP(50000, 8080, SYN))),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(80, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK2, IP_OUT), TCP(8080, 50000, SYNACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_OUT, IP_A, 50000, 80), .state = BERTH_CT_SYN_RECV,
+		  .flags = DNAT_SEEN, .nat_port = 8080, .nat_addr = { IP_UPLINK2 } } },
+	{ "published reply: to a client behind a next hop without a neighbour entry: "
+	  "bpf_redirect_neigh out of the uplink, from uplink:8080, the MACs left to it",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080),
+	  PRES(PRE_UP(TC_ACT_REDIRECT, FROM_WIRE, IP4(40, 0, 64, TCP_P, IP_NONEIGH, IP_UPLINK),
+		      TCP(50000, 8080, SYN))),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_NONEIGH), TCP(80, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(FROM_A_TO_GW, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_NONEIGH), TCP(8080, 50000, SYNACK)),
+	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_NONEIGH, IP_A, 50000, 80), .state = BERTH_CT_SYN_RECV,
+		  .flags = DNAT_SEEN, .nat_port = 8080 } },
+	{ "published reply with TTL 1: to the host, which answers time exceeded; the flow as it "
+	  "was",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080), PRES(PRE_OUT_SYN_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 1, TCP_P, IP_A, IP_OUT), TCP(80, 50000, SYNACK)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_HOST_ICMP), CT_PUB_8080(BERTH_CT_SYN_SENT, BERTH_CT_DNAT) },
+	{ "published flow of the client's port 50000: A's SYN from another port (81) to it: "
+	  "masqueraded like any flow out, not taken for the published one",
+	  .cfg = CFG_UPLINK, PORTS(PUB_8080), PRES(PRE_OUT_SYN_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_OUT), TCP(81, 50000, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_OUT), TCP(0, 50000, SYN)),
+	  .out_any_port = true,
+	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 2, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_OUT, 81, 50000), .state = BERTH_CT_SYN_SENT,
+		  .flags = BERTH_CT_SNAT } },
 
 	/* Policy between endpoints of one network (TOPO_POLICY: A api, B web, D db guarded) */
 	{ "policy: api → db tcp 5432 (a rule's port): forwarded, tracked SYN_SENT under rev 5",

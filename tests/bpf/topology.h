@@ -40,6 +40,7 @@
 
 /* Beyond the uplink (routes of harness.h's namespace). */
 #define IP_UPLINK   192, 0, 2, 1     /* the uplink's address: the masquerade address */
+#define IP_UPLINK2  192, 0, 2, 2     /* another address of the host, beside the uplink's */
 #define IP_NEXTHOP  192, 0, 2, 254   /* the next hop, also the router that sends ICMP errors */
 #define IP_NONEIGH  198, 51, 100, 7  /* routed by a next hop with no neighbour entry */
 #define IP_UNREACH  203, 0, 113, 7   /* an unreachable route */

@@ -174,3 +174,22 @@ fi
 printf 'x-berth:\n  nat_ports: "40000-40999"\n  conntrack_max: 1024\nservices:\n  a: {}\n' >"$tmp/knobs.yml"
 got=$("$BERTH" config --json -f "$tmp/knobs.yml" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("nat_ports"), d.get("conntrack_max"), d.get("nat_max"))')
 [[ $got == "40000-40999 1024 None" ]] && pass config-instance-settings || fail config-instance-settings "got '$got'"
+
+# 14. berth port's usage errors are said before anything runs (no root, no instance)
+bad_port=0
+for args in "port" "port a 80 b" "port web 80/sctp" "port web 0" "port web 70000" "port web 80-81" \
+	"port web x/tcp"; do
+	# shellcheck disable=SC2086
+	"$BERTH" $args >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [[ $rc -ne 1 || -s $tmp/out || $(wc -l <"$tmp/err") -ne 1 ]] || ! grep -q '^berth: ' "$tmp/err"; then
+		bad_port=1
+		fail "port-usage ($args)" "exit $rc" "$(cat "$tmp/err")"
+	fi
+done
+"$BERTH" port web 80/sctp --json >"$tmp/out" 2>/dev/null
+if ! grep -qx '{"error":"berth: port 80/sctp: unknown protocol \\"sctp\\" (berth publishes tcp and udp)"}' "$tmp/out"; then
+	bad_port=1
+	fail "port-usage-json" "$(cat "$tmp/out")"
+fi
+[[ $bad_port -eq 0 ]] && pass port-usage-errors

@@ -13,13 +13,16 @@
   ticker HOST PORT LOG SECONDS     one TCP connection; a line every 0.1 s, each echo
                                    awaited 1.5 s; LOG: "ok N TIME" per echo, "err N TIME
                                    WHY" and exit 1 at the first one that does not come
-  udp-ask HOST PORT [SRC]          one datagram, one reply awaited 2 s: prints it, else exit 1
+  udp-ask HOST PORT [SRC[:SPORT]]  one datagram, one reply awaited 2 s: prints it, else exit 1
   udp-flows HOST PORT N [WAIT]     N datagrams from N sockets (N source ports, N flows);
                                    prints how many got a reply within WAIT seconds
   udp-refused HOST PORT             one datagram on a connected socket: exit 0 if an ICMP
                                    port unreachable comes back (ECONNREFUSED) within 2 s
   raw-ping IFACE DSTMAC SRC DST N  N ICMP echo requests built by hand (any SRC, any DST,
                                    127.0.0.1 too) sent as frames to DSTMAC out of IFACE
+  raw-syn IFACE DSTMAC SRC SPORT DST DPORT N
+                                   N TCP SYNs SRC:SPORT → DST:DPORT built by hand (127.0.0.1
+                                   too), checksums right, sent as frames to DSTMAC out of IFACE
   tcp-flows HOST PORT N LOG SECS   opens N TCP connections one after another (each 2 s at
                                    most) and holds them SECS seconds; LOG: "open K" per
                                    connection made, "refused K" per one that failed
@@ -172,7 +175,9 @@ def ticker(host, port, path, seconds):
 def udp_ask(host, port, src=None):
 	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	if src:
-		s.bind((src, 0))
+		addr, _, sport = src.partition(":")
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		s.bind((addr, int(sport or 0)))
 	s.settimeout(2)
 	s.sendto(b"ask\n", (host, port))
 	try:
@@ -221,6 +226,26 @@ def raw_ping(iface, dstmac, src, dst, n):
 				 socket.inet_aton(src), socket.inet_aton(dst))
 		ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
 		s.send(eth + ip + icmp)
+		time.sleep(0.05)
+	return 0
+
+
+def raw_syn(iface, dstmac, src, sport, dst, dport, n):
+	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+	s.bind((iface, 0))
+	srcmac = s.getsockname()[4]
+	eth = bytes.fromhex(dstmac.replace(":", "")) + srcmac + b"\x08\x00"
+	saddr, daddr = socket.inet_aton(src), socket.inet_aton(dst)
+	for seq in range(1, n + 1):
+		# seq, no ack, data offset 5, SYN, window 64240, no options
+		tcp = struct.pack("!HHIIBBHHH", sport, dport, 0x1000 * seq, 0, 0x50, 0x02, 64240,
+				  0, 0)
+		pseudo = saddr + daddr + struct.pack("!BBH", 0, 6, len(tcp))
+		tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+		ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), seq, 0x4000, 64, 6, 0,
+				 saddr, daddr)
+		ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+		s.send(eth + ip + tcp)
 		time.sleep(0.05)
 	return 0
 
@@ -281,6 +306,9 @@ def main(argv):
 		return udp_refused(args[0], int(args[1]))
 	if cmd == "raw-ping":
 		return raw_ping(args[0], args[1], args[2], args[3], int(args[4]))
+	if cmd == "raw-syn":
+		return raw_syn(args[0], args[1], args[2], int(args[3]), args[4], int(args[5]),
+			       int(args[6]))
 	if cmd == "tcp-flows":
 		return tcp_flows(args[0], int(args[1]), int(args[2]), args[3], float(args[4]))
 	sys.exit("nettool: unknown mode %s" % cmd)

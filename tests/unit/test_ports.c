@@ -5,6 +5,7 @@
  * Every field of struct port_spec is checked, so a parser that leaves one
  * behind (or sets one it should not) fails.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -444,6 +445,136 @@ static void test_check_lengths(void **state)
 	free(err);
 }
 
+/* ---- choosing host ports ---- */
+
+/* A fake host: the ports some other socket has, and calls counted. */
+struct fake_host {
+	struct port_set in_use;
+	int calls;
+	int fail_at;		/* a port whose check fails with -EADDRNOTAVAIL (0: none) */
+};
+
+static int fake_busy(uint16_t port, void *arg)
+{
+	struct fake_host *h = arg;
+
+	h->calls++;
+	if (h->fail_at && port == h->fail_at)
+		return -EADDRNOTAVAIL;
+	return port_set_has(&h->in_use, port);
+}
+
+static void test_set_basics(void **state)
+{
+	struct port_set s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_false(port_set_has(&s, 0));
+	assert_false(port_set_has(&s, 65535));
+	port_set_add(&s, 63, 65);
+	port_set_add(&s, 65535, 65535);
+	assert_false(port_set_has(&s, 62));
+	assert_true(port_set_has(&s, 63));
+	assert_true(port_set_has(&s, 64));
+	assert_true(port_set_has(&s, 65));
+	assert_false(port_set_has(&s, 66));
+	assert_true(port_set_has(&s, 65535));
+	assert_false(port_set_has(&s, 65536));
+}
+
+/* net.ipv4.ip_local_reserved_ports as the kernel prints it */
+static void test_set_parse_reserved(void **state)
+{
+	struct port_set s;
+	char *err;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_null(port_set_parse("\n", &s));
+	for (unsigned p = 0; p < 65536; p += 997)
+		assert_false(port_set_has(&s, p));
+	assert_null(port_set_parse("8080,32768-32770,65535\n", &s));
+	assert_true(port_set_has(&s, 8080));
+	assert_false(port_set_has(&s, 8081));
+	assert_false(port_set_has(&s, 32767));
+	assert_true(port_set_has(&s, 32768));
+	assert_true(port_set_has(&s, 32770));
+	assert_false(port_set_has(&s, 32771));
+	assert_true(port_set_has(&s, 65535));
+	err = port_set_parse("80,x", &s);
+	assert_non_null(err);
+	free(err);
+}
+
+/* A random port: from the start, skipping reserved, taken and in-use ports, wrapping around. */
+static void test_pick_skips_and_wraps(void **state)
+{
+	struct port_set reserved, taken;
+	struct fake_host h;
+
+	(void)state;
+	memset(&reserved, 0, sizeof(reserved));
+	memset(&taken, 0, sizeof(taken));
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(port_pick(32768, 60999, 40000, &reserved, &taken, fake_busy, &h), 40000);
+	port_set_add(&reserved, 40000, 40001);
+	port_set_add(&taken, 40002, 40002);
+	port_set_add(&h.in_use, 40003, 40003);
+	h.calls = 0;
+	assert_int_equal(port_pick(32768, 60999, 40000, &reserved, &taken, fake_busy, &h), 40004);
+	/* reserved and taken ports are never asked of the host */
+	assert_int_equal(h.calls, 2);
+	/* from the top of the range back to its bottom */
+	port_set_add(&h.in_use, 60998, 60999);
+	assert_int_equal(port_pick(32768, 60999, 60998, &reserved, &taken, fake_busy, &h), 32768);
+	/* a start outside the range is its bottom */
+	assert_int_equal(port_pick(32768, 60999, 80, NULL, NULL, NULL, NULL), 32768);
+}
+
+/* "8000-8003:80": the first free port of the range, no reserved list, in-use ports skipped. */
+static void test_pick_first_free(void **state)
+{
+	struct port_set taken;
+	struct fake_host h;
+
+	(void)state;
+	memset(&taken, 0, sizeof(taken));
+	memset(&h, 0, sizeof(h));
+	port_set_add(&taken, 8000, 8000);
+	port_set_add(&h.in_use, 8001, 8001);
+	assert_int_equal(port_pick(8000, 8003, 8000, NULL, &taken, fake_busy, &h), 8002);
+	port_set_add(&taken, 8002, 8002);
+	assert_int_equal(port_pick(8000, 8003, 8000, NULL, &taken, fake_busy, &h), 8003);
+	/* the whole range published or in use: none (the range is too small) */
+	port_set_add(&h.in_use, 8003, 8003);
+	assert_int_equal(port_pick(8000, 8003, 8000, NULL, &taken, fake_busy, &h), 0);
+	/* one port, free */
+	assert_int_equal(port_pick(9000, 9000, 9000, NULL, &taken, fake_busy, &h), 9000);
+	/* the top of the port space */
+	assert_int_equal(port_pick(65535, 65535, 65535, NULL, NULL, fake_busy, &h), 65535);
+}
+
+/* Every port excluded, an empty range, a failing check. */
+static void test_pick_none_and_errors(void **state)
+{
+	struct port_set all;
+	struct fake_host h;
+
+	(void)state;
+	memset(&all, 0xff, sizeof(all));
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(port_pick(1024, 65535, 5000, &all, NULL, fake_busy, &h), 0);
+	assert_int_equal(port_pick(1024, 65535, 5000, NULL, &all, fake_busy, &h), 0);
+	assert_int_equal(h.calls, 0);
+	assert_int_equal(port_pick(2000, 1000, 1500, NULL, NULL, fake_busy, &h), 0);
+	assert_int_equal(port_pick(0, 0, 0, NULL, NULL, fake_busy, &h), 0);
+	/* the host cannot be asked: the choice stops with its error */
+	h.fail_at = 7001;
+	port_set_add(&h.in_use, 7000, 7000);
+	assert_int_equal(port_pick(7000, 7010, 7000, NULL, NULL, fake_busy, &h), -EADDRNOTAVAIL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +609,11 @@ int main(void)
 		cmocka_unit_test(test_range_rejects),
 		cmocka_unit_test(test_range_long_garbage_is_not_a_number),
 		cmocka_unit_test(test_proto_names),
+		cmocka_unit_test(test_set_basics),
+		cmocka_unit_test(test_set_parse_reserved),
+		cmocka_unit_test(test_pick_skips_and_wraps),
+		cmocka_unit_test(test_pick_first_free),
+		cmocka_unit_test(test_pick_none_and_errors),
 		cmocka_unit_test(test_check_lengths),
 	};
 

@@ -499,7 +499,7 @@ static void test_ports_short_and_long(void **state)
 		"      - target: 81\n"
 		"        published: \"8000-9000\"\n"
 		"      - target: 53\n"
-		"        protocol: sctp\n"
+		"        protocol: TCP\n"
 		"        mode: ingress\n"
 		"      - target: 7000-7001\n"
 		"        published: 17000-17001\n"
@@ -559,7 +559,7 @@ static void test_ports_short_and_long(void **state)
 	p = &w->ports[4];
 	assert_int_equal(p->host_lo, 0);
 	assert_int_equal(p->target_lo, 53);
-	assert_int_equal(p->proto, PORT_SCTP);
+	assert_int_equal(p->proto, PORT_TCP);
 	assert_false(p->mode_host);
 
 	p = &w->ports[5];
@@ -574,6 +574,32 @@ static void test_ports_short_and_long(void **state)
 	assert_int_equal(p->host_lo, 0);
 	assert_int_equal(p->target_lo, 6000);
 	assert_int_equal(p->proto, PORT_UDP);
+}
+
+/* sctp parses (expose may name it) but is never published: the datapath translates tcp and udp */
+static void test_ports_sctp_refused(void **state)
+{
+	static const char y[] =
+		"services:\n"
+		"  web:\n"
+		"    expose: [\"7000/sctp\"]\n"
+		"    ports:\n"
+		"      - \"8080:80\"\n"
+		"      - \"5000:5000/sctp\"\n";
+	static const char y_long[] =
+		"services:\n"
+		"  web:\n"
+		"    ports:\n"
+		"      - target: 53\n"
+		"        protocol: SCTP\n";
+	const struct diag_msg *m;
+
+	(void)state;
+	m = LOAD_ERR(y, NULL, "service web: sctp ports cannot be published: berth publishes tcp and udp");
+	assert_int_equal(m->loc.line, 6);
+	assert_int_equal(m->loc.col, 9);
+	m = LOAD_ERR(y_long, NULL, "sctp ports cannot be published");
+	assert_int_equal(m->loc.line, 4);
 }
 
 static void test_ports_long_unequal_refused(void **state)
@@ -1418,6 +1444,7 @@ int main(void)
 		T(test_endpoint_mode),
 		T(test_container_name),
 		T(test_ports_short_and_long),
+		T(test_ports_sctp_refused),
 		T(test_ports_long_unequal_refused),
 		T(test_expose_strings_and_ints),
 		T(test_extra_hosts_list),

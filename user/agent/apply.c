@@ -27,6 +27,8 @@
 #include "netns.h"
 #include "policy.h"
 #include "proc.h"
+#include "publish.h"
+#include "sockhook.h"
 #include "upgrade.h"
 #include "util.h"
 
@@ -54,6 +56,9 @@ struct actx {
 	/* interfaces op_undo took out of the maps: flows_flush() removes their flows at once */
 	uint32_t *gone_ifs;
 	size_t n_gone_ifs;
+	/* published ports removed or repointed: their flows go the same way */
+	struct berth_port_key *gone_ports;
+	size_t n_gone_ports;
 };
 
 /* ---- small JSON helpers over state.json ---- */
@@ -293,6 +298,21 @@ static bool hex_decode(const char *s, void *p, size_t n)
 	return true;
 }
 
+/* One entry of a "ports" step: a berth_port_v1 key and its value before (NULL: none). */
+static void port_op_add(struct json_object *set, const struct berth_port_key *k,
+			const struct berth_port *old)
+{
+	struct json_object *e = json_object_new_object();
+	char *hex = hex_encode(k, sizeof(*k));
+
+	jset_str(e, "k", hex);
+	free(hex);
+	hex = old ? hex_encode(old, sizeof(*old)) : NULL;
+	jset_str(e, "old", hex);
+	free(hex);
+	json_object_array_add(set, e);
+}
+
 static int ensure_dp(struct actx *c)
 {
 	int err;
@@ -307,6 +327,36 @@ static int ensure_dp(struct actx *c)
 	}
 	c->dp_open = true;
 	return 0;
+}
+
+/*
+ * A "ports" step: each berth_port_v1 entry back to its value before (or
+ * deleted when it had none). Their flows go too, once the caller's steps are
+ * undone: flows_flush().
+ */
+static int ports_undo(struct actx *c, struct json_object *set)
+{
+	int err = 0;
+
+	/* an older datapath (upgrade.h) has no published ports */
+	for (size_t i = 0; c->dp.port_fd >= 0 && i < jlen(set); i++) {
+		struct json_object *e = json_object_array_get_idx(set, i);
+		struct berth_port_key k;
+		struct berth_port old;
+		int r;
+
+		if (!hex_decode(jstr(e, "k"), &k, sizeof(k)) ||
+		    (jstr(e, "old") && !hex_decode(jstr(e, "old"), &old, sizeof(old)))) {
+			err = -EINVAL;
+			continue;
+		}
+		r = jstr(e, "old") ? pub_map_set(c->dp.port_fd, &k, &old)
+				   : pub_map_del(c->dp.port_fd, &k);
+		if (r && !err)
+			err = r;
+		*VEC_PUSH(c->gone_ports, c->n_gone_ports) = k;
+	}
+	return err;
 }
 
 static int op_undo(struct actx *c, struct json_object *op)
@@ -358,6 +408,8 @@ static int op_undo(struct actx *c, struct json_object *op)
 		if (!hex_decode(jstr(op, "old"), &old, sizeof(old)))
 			return -EINVAL;
 		err = dp_cfg_set(&c->dp, &old);
+	} else if (!strcmp(kind, "ports")) {
+		err = ensure_dp(c) ? -EIO : ports_undo(c, jarr_get(op, "set"));
 	} else if (!strcmp(kind, "gw")) {
 		int ifindex = link_ifindex(c->nl, GW_DEV);
 
@@ -389,17 +441,21 @@ static void flows_flush(struct actx *c)
 	struct ct_maps m;
 	int err;
 
-	if (!c->n_gone_ifs)
+	if (!c->n_gone_ifs && !c->n_gone_ports)
 		return;
 	m = ct_maps_of(&c->dp);	/* open: op_undo opened it before it noted an interface */
 	/* an older datapath without conntrack (upgrade.h) has no flows to remove */
-	err = m.ct_fd < 0 ? 0 : ct_flush_ifindexes(&m, c->gone_ifs, c->n_gone_ifs);
+	err = m.ct_fd < 0 ? 0 : ct_flush_match(&m, c->gone_ifs, c->n_gone_ifs, c->gone_ports,
+					       c->n_gone_ports);
 	if (err < 0)
-		fprintf(stderr, "berth: warning: remove the flows of %zu interfaces: %s\n",
-			c->n_gone_ifs, strerror(-err));
+		fprintf(stderr, "berth: warning: remove the flows of %zu interfaces and %zu published ports: %s\n",
+			c->n_gone_ifs, c->n_gone_ports, strerror(-err));
 	free(c->gone_ifs);
 	c->gone_ifs = NULL;
 	c->n_gone_ifs = 0;
+	free(c->gone_ports);
+	c->gone_ports = NULL;
+	c->n_gone_ports = 0;
 }
 
 /* The instance's cgroup directories, once no endpoint cgroup is left in them. */
@@ -428,6 +484,36 @@ static void drop_named(struct json_object *arr, struct json_object *names)
 	}
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Drop the published ports whose keys ("0.0.0.0:8080/tcp") @keys lists. */
+static void drop_ports(struct json_object *arr, struct json_object *keys)
+{
+	const char **sorted = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < jlen(keys); i++)
+		*VEC_PUSH(sorted, n) = json_object_get_string(json_object_array_get_idx(keys, i));
+	if (!n)
+		return;
+	qsort(sorted, n, sizeof(*sorted), str_cmp);
+	for (size_t i = jlen(arr); i-- > 0;) {
+		struct berth_port_key k;
+		char buf[32];
+		const char *key = buf;
+
+		if (pub_state_key(json_object_array_get_idx(arr, i), &k))
+			continue;
+		pub_key_str(&k, buf);
+		if (bsearch(&key, sorted, n, sizeof(*sorted), str_cmp))
+			json_object_array_del_idx(arr, i, 1);
+	}
+	free(sorted);
+}
+
 /* Drop removed entries (and an emptied project) from the state and save it. */
 static int state_apply_removal(struct actx *c, struct json_object *header)
 {
@@ -439,6 +525,8 @@ static int state_apply_removal(struct actx *c, struct json_object *header)
 		drop_named(jarr(p, "endpoints"), v);
 		json_object_object_get_ex(header, "networks", &v);
 		drop_named(jarr(p, "networks"), v);
+		json_object_object_get_ex(header, "ports", &v);
+		drop_ports(jarr(p, "ports"), v);
 		json_object_object_get_ex(header, "drop_project", &v);
 		if (json_object_get_boolean(v)) {
 			json_object_object_del(projects(c->in), project);
@@ -452,6 +540,7 @@ static int state_apply_removal(struct actx *c, struct json_object *header)
 static void actx_close(struct actx *c)
 {
 	free(c->gone_ifs);
+	free(c->gone_ports);
 	if (c->dp_open)
 		dp_close(&c->dp);
 	nl_ctx_close(c->nl);
@@ -1130,17 +1219,50 @@ static void label(struct json_object *ops, size_t first, const char *what, const
 	free(text);
 }
 
+/*
+ * The step that removes the published ports @ports (state entries) from
+ * berth_port_v1, added to @ops; returns their keys ("0.0.0.0:8080/tcp"), the
+ * header's record of what the state drops.
+ */
+static struct json_object *ports_removal_op(struct json_object *ports, struct json_object *ops)
+{
+	struct json_object *keys = json_object_new_array(), *set = json_object_new_array(), *op;
+	char buf[32], *text;
+
+	for (size_t i = 0; i < jlen(ports); i++) {
+		struct berth_port_key k;
+
+		if (pub_state_key(json_object_array_get_idx(ports, i), &k))
+			continue;
+		port_op_add(set, &k, NULL);
+		json_object_array_add(keys, json_object_new_string(pub_key_str(&k, buf)));
+	}
+	if (!jlen(set)) {
+		json_object_put(set);
+		return keys;
+	}
+	op = op_new("ports");
+	json_object_object_add(op, "set", set);
+	text = xasprintf("%zu published port%s", jlen(set), jlen(set) == 1 ? "" : "s");
+	jset_str(op, "item", text);
+	free(text);
+	json_object_array_add(ops, op);
+	return keys;
+}
+
 /* Phase one: remove what the file no longer wants, journaled so it is always finished. */
 static int remove_phase(struct actx *c, const char *project, struct json_object *ep_names,
-			struct json_object *net_names, bool drop_project)
+			struct json_object *net_names, struct json_object *ports, bool drop_project)
 {
-	struct json_object *p = state_project(c->in, project), *ops, *header;
+	struct json_object *p = state_project(c->in, project), *ops, *header, *port_keys;
 	int err = 0;
 
 	if (!p || (!json_object_array_length(ep_names) && !json_object_array_length(net_names) &&
-		   !drop_project))
+		   !jlen(ports) && !drop_project))
 		return 0;
 	ops = json_object_new_array();
+	/* published ports first: none points at an interface that is gone */
+	port_keys = ports_removal_op(ports, ops);
 	for (size_t i = 0; i < json_object_array_length(ep_names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(ep_names, i));
 		size_t first = json_object_array_length(ops);
@@ -1182,6 +1304,7 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 	jset_str(header, "project", project);
 	json_object_object_add(header, "endpoints", json_object_get(ep_names));
 	json_object_object_add(header, "networks", json_object_get(net_names));
+	json_object_object_add(header, "ports", port_keys);
 	json_object_object_add(header, "drop_project", json_object_new_boolean(drop_project));
 	err = journal_begin(c, json_object_get(header));
 	for (size_t i = 0; !err && i < json_object_array_length(ops); i++)
@@ -1593,25 +1716,11 @@ static int size_resolve(struct actx *c, const struct spec *s, const char *map, c
 static void identities_assign(struct actx *c, const struct spec *s, struct json_object *p,
 			      struct settings *st)
 {
-	struct json_object *have = NULL, *ps = projects(c->in), *v;
-	int64_t next = jint(c->in->state, "identity_next");
+	struct json_object *have = NULL, *v;
+	int64_t next = instance_identity_next(c->in);
 
 	if (p)
 		json_object_object_get_ex(p, "identities", &have);
-	if (next < 1)
-		next = 1;
-	json_object_object_foreach(ps, k, q) {
-		struct json_object *ids;
-
-		(void)k;
-		if (!json_object_object_get_ex(q, "identities", &ids))
-			continue;
-		json_object_object_foreach(ids, svc, id) {
-			(void)svc;
-			if (json_object_get_int64(id) >= next)
-				next = json_object_get_int64(id) + 1;
-		}
-	}
 	st->ids = json_object_new_object();
 	for (size_t i = 0; i < s->n_svcs; i++) {
 		int64_t id;
@@ -1854,10 +1963,194 @@ static void policy_resync(struct actx *c)
 	free(all);
 }
 
+/* ---- published ports: publish.h decides them, berth_port_v1 holds them ---- */
+
+struct port_ref {
+	struct berth_port_key k;
+	size_t i;		/* the binding's index in the plan, or the entry's in the state */
+};
+
+static int port_ref_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct berth_port_key));
+}
+
+/* What berth_port_v1 holds for a state entry of "ports". */
+static void port_state_value(struct json_object *e, struct berth_port *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->backend_ip = htonl(jip(e, "ipv4"));
+	v->backend_port = htons((uint16_t)jint(e, "target"));
+	v->ifindex = (uint32_t)jint(e, "ifindex");
+	v->slot = (uint32_t)jint(e, "slot");
+}
+
+/*
+ * What the plan changes. Returned: the state entries that go in phase one —
+ * ports the file no longer has, and those whose backend endpoint is removed
+ * (nothing points at an interface that is gone). *@dirty: phase two has
+ * entries to write — a binding the state lacks or records otherwise, one
+ * whose backend is made anew, or one whose map entry is not what the state
+ * says (removed by hand: an up repairs it).
+ */
+static struct json_object *ports_diff(struct actx *c, const struct spec *s, struct json_object *p,
+				      const struct pub_plan *pp, struct json_object *rm_eps,
+				      const bool *want_ep, bool *dirty)
+{
+	struct json_object *cur = p ? jarr_get(p, "ports") : NULL, *out = json_object_new_array();
+	struct port_ref *want = xcalloc(pp->n + 1, sizeof(*want));
+	struct port_ref *have = xcalloc(jlen(cur) + 1, sizeof(*have));
+	const char **gone = NULL;
+	size_t n_have = 0, n_gone = 0;
+
+	for (size_t i = 0; i < pp->n; i++)
+		want[i] = (struct port_ref){ pub_key(&pp->b[i]), i };
+	qsort(want, pp->n, sizeof(*want), port_ref_cmp);
+	for (size_t i = 0; i < jlen(cur); i++)
+		if (!pub_state_key(json_object_array_get_idx(cur, i), &have[n_have].k))
+			have[n_have++].i = i;
+	qsort(have, n_have, sizeof(*have), port_ref_cmp);
+	for (size_t i = 0; i < jlen(rm_eps); i++)
+		*VEC_PUSH(gone, n_gone) = json_object_get_string(json_object_array_get_idx(rm_eps, i));
+	if (n_gone)
+		qsort(gone, n_gone, sizeof(*gone), str_cmp);
+
+	for (size_t i = 0; i < n_have; i++) {
+		struct json_object *e = json_object_array_get_idx(cur, have[i].i);
+		const char *ep = jstr(e, "endpoint");
+
+		if (!bsearch(&have[i], want, pp->n, sizeof(*want), port_ref_cmp) ||
+		    (ep && n_gone && bsearch(&ep, gone, n_gone, sizeof(*gone), str_cmp)))
+			json_object_array_add(out, json_object_get(e));
+	}
+	*dirty = false;
+	for (size_t i = 0; i < pp->n && !*dirty; i++) {
+		const struct pub_binding *b = &pp->b[i];
+		struct port_ref key = { pub_key(b), 0 };
+		const struct port_ref *h = bsearch(&key, have, n_have, sizeof(*have), port_ref_cmp);
+		struct json_object *e, *want_e;
+		struct berth_port v, in_map;
+
+		if (!h || want_ep[b->ep]) {
+			*dirty = true;
+			break;
+		}
+		e = json_object_array_get_idx(cur, h->i);
+		want_e = pub_state_entry(s, b);
+		json_object_object_foreach(want_e, k, wv) {
+			struct json_object *hv;
+
+			if (!json_object_object_get_ex(e, k, &hv) || !json_object_equal(hv, wv))
+				*dirty = true;
+		}
+		json_object_put(want_e);
+		port_state_value(e, &v);
+		if (c->dp.port_fd >= 0 && (pub_map_get(c->dp.port_fd, &key.k, &in_map) ||
+					   memcmp(&v, &in_map, sizeof(v))))
+			*dirty = true;
+	}
+	free(want);
+	free(have);
+	free(gone);
+	return out;
+}
+
+/*
+ * Phase two's last step: every binding of the plan into berth_port_v1, at
+ * its backend's interface as this apply or the state records it. One journal
+ * step for the entries that change, each with its value before; the flows of
+ * a repointed port are cleared at once. *@out: the project's new "ports".
+ */
+static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
+		     struct json_object *add_eps, struct json_object **out)
+{
+	struct json_object *set = json_object_new_array(), *op;
+	struct berth_port_key *keys = NULL;
+	struct berth_port *vals = NULL;
+	bool *repoint = NULL;
+	size_t n = 0, n_repoint = 0;
+	int err = ensure_dp(c);
+
+	*out = json_object_new_array();
+	if (!err && c->dp.port_fd < 0)
+		err = -ESTALE;	/* dp_upgrade() gave the instance this build's maps */
+	for (size_t i = 0; !err && i < pp->n; i++) {
+		const struct pub_binding *b = &pp->b[i];
+		const char *ep = pl->s->eps[b->ep].name, *net = pl->s->nets[b->net].name;
+		struct json_object *e = by_name(add_eps, ep, NULL), *f = NULL, *entry;
+		struct berth_port_key k = pub_key(b);
+		struct berth_port v, old;
+		char kb[32];
+		int r;
+
+		if (!e)
+			e = by_name(jarr(pl->p, "endpoints"), ep, NULL);
+		for (size_t j = 0; e && j < jlen(jarr_get(e, "interfaces")); j++) {
+			struct json_object *x = json_object_array_get_idx(jarr_get(e, "interfaces"), j);
+
+			if (jstr(x, "network") && !strcmp(jstr(x, "network"), net))
+				f = x;
+		}
+		if (!f) {
+			fprintf(stderr, "berth: published port %s: endpoint %s has no interface on network %s\n",
+				pub_key_str(&k, kb), ep, net);
+			err = -ENOENT;
+			break;
+		}
+		entry = pub_state_entry(pl->s, b);
+		jset_str(entry, "ipv4", jstr(f, "ipv4"));
+		jset_int(entry, "ifindex", jint(f, "host_ifindex"));
+		jset_int(entry, "slot", jint(f, "slot"));
+		port_state_value(entry, &v);
+		json_object_array_add(*out, entry);
+		r = pub_map_get(c->dp.port_fd, &k, &old);
+		if (r && r != -ENOENT) {
+			err = r;
+			break;
+		}
+		if (!r && !memcmp(&old, &v, sizeof(v)))
+			continue;
+		port_op_add(set, &k, r ? NULL : &old);
+		keys = xrealloc(keys, (n + 1) * sizeof(*keys));
+		vals = xrealloc(vals, (n + 1) * sizeof(*vals));
+		repoint = xrealloc(repoint, (n + 1) * sizeof(*repoint));
+		keys[n] = k;
+		vals[n] = v;
+		repoint[n++] = !r;
+	}
+	if (err || !n)
+		goto out;
+	progress(c, "published ports: %zu to write", n);
+	op = op_new("ports");
+	json_object_object_add(op, "set", set);
+	set = NULL;
+	err = step(c, op);
+	for (size_t i = 0; !err && i < n; i++)
+		err = pub_map_set(c->dp.port_fd, &keys[i], &vals[i]);
+	if (err)
+		goto out;
+	/* flows through a port that now leads elsewhere would go on to the old backend */
+	for (size_t i = 0; i < n; i++)
+		if (repoint[i]) {
+			*VEC_PUSH(c->gone_ports, c->n_gone_ports) = keys[i];
+			n_repoint++;
+		}
+	if (n_repoint)
+		flows_flush(c);
+out:
+	json_object_put(set);
+	free(keys);
+	free(vals);
+	free(repoint);
+	return err;
+}
+
 int apply_up(struct instance *in, const struct spec *s, const struct apply_opts *o)
 {
 	struct json_object *p, *rm_eps = NULL, *rm_nets = NULL, *add_eps = NULL, *header, *op;
-	bool *want_net = NULL, *want_ep = NULL, new_project = false, cfg_dirty;
+	struct json_object *rm_ports = NULL, *new_ports = NULL;
+	bool *want_net = NULL, *want_ep = NULL, new_project = false, cfg_dirty, ports_dirty;
+	struct pub_plan pp = { 0 };
 	struct settings st = { 0 };
 	char *before = NULL;
 	struct plan pl = { .s = s, .st = &st };
@@ -1903,6 +2196,12 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	p = state_project(in, s->project);
 	new_project = !p;
 	before = xstrdup(json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN));
+	/* and the published ports: every conflict is said before anything changes */
+	err = pub_plan_make(in, s, &pp);
+	if (err) {
+		err = err == PUB_USER_ERROR ? APPLY_USER_ERROR : err;
+		goto out;
+	}
 	err = dns_settings(in, o, &c);
 	if (!err)
 		err = dp_cfg_get(&c.dp, &st.old_cfg);
@@ -1964,6 +2263,8 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	for (size_t i = 0; i < s->n_eps; i++)
 		c.steps += want_ep[i];
 	c.steps += uplink_new(&st) + st.policy_changed;
+	rm_ports = ports_diff(&c, s, p, &pp, rm_eps, want_ep, &ports_dirty);
+	c.steps += (jlen(rm_ports) > 0) + ports_dirty;
 	if (!c.steps && !cfg_dirty) {
 		/* no endpoint or network changes; settings (dns_ttl, --dns) may still have */
 		if (p)
@@ -1980,11 +2281,12 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		if (agent_ensure(in, o->verbose))
 			fprintf(stderr, "berth: warning: the agent of instance %s did not start (see %s/agent.log)\n",
 				in->name, in->run_dir);
+		sockhook_up(&c.dp, in->pin_dir);	/* host → published ports; warns, never fails */
 		err = start_runs(in, s->project);
 		goto out;
 	}
 
-	err = remove_phase(&c, s->project, rm_eps, rm_nets, false);
+	err = remove_phase(&c, s->project, rm_eps, rm_nets, rm_ports, false);
 	if (err)
 		goto out;
 
@@ -2021,6 +2323,9 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		err = ep_add(&c, &pl, &s->eps[i], &e);
 		json_object_array_add(add_eps, e);
 	}
+	/* the published ports last: their backends are all there */
+	if (!err)
+		err = ports_add(&c, &pl, &pp, add_eps, &new_ports);
 	if (err) {
 		if (err != APPLY_USER_ERROR)
 			fprintf(stderr, "berth: up %s failed at step %d of %d: %s\n", s->project,
@@ -2048,6 +2353,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		jset_str(p, "file", abs ? abs : s->file);
 		free(abs);
 	}
+	json_object_object_add(p, "ports", json_object_get(new_ports));
 	jset_str(in->state, "txn", c.txn);
 	jset_int(p, "dns_ttl", s->dns_ttl);
 	settings_commit(in, p, &st);
@@ -2070,6 +2376,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	if (agent_ensure(in, o->verbose) || agent_notify(in, "reload"))
 		fprintf(stderr, "berth: warning: the agent of instance %s did not start: names will not resolve (see %s/agent.log)\n",
 			in->name, in->run_dir);
+	sockhook_up(&c.dp, in->pin_dir);	/* host → published ports; warns, never fails */
 	err = start_runs(in, s->project);
 out:
 	json_object_put(pl.new_nets);
@@ -2077,6 +2384,9 @@ out:
 	json_object_put(add_eps);
 	json_object_put(rm_eps);
 	json_object_put(rm_nets);
+	json_object_put(rm_ports);
+	json_object_put(new_ports);
+	pub_plan_free(&pp);
 	free(want_net);
 	free(want_ep);
 	free(before);
@@ -2098,8 +2408,10 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 	if (!p) {
 		registry_remove(project);
 		/* an interrupted down finished by recovery: the agent may still run */
-		if (!json_object_object_length(projects(in)))
+		if (!json_object_object_length(projects(in))) {
 			agent_stop(in);
+			sockhook_down(in->pin_dir);
+		}
 		return 0;
 	}
 	err = actx_open(&c, in, o);
@@ -2115,14 +2427,20 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 	for (size_t i = 0; i < json_object_array_length(arr); i++)
 		json_object_array_add(nets, json_object_new_string(
 						    jstr(json_object_array_get_idx(arr, i), "name")));
-	c.steps = (int)(json_object_array_length(eps) + json_object_array_length(nets));
+	c.steps = (int)(json_object_array_length(eps) + json_object_array_length(nets)) +
+		  (jlen(jarr_get(p, "ports")) > 0);
 	had_policy = jlen(jarr_get(p, "policy")) > 0;
-	err = remove_phase(&c, project, eps, nets, true);
+	err = remove_phase(&c, project, eps, nets, jarr_get(p, "ports"), true);
 	/* the last project takes the agent with it */
-	if (!err && !json_object_object_length(projects(in)))
+	if (!err && !json_object_object_length(projects(in))) {
 		agent_stop(in);
-	else if (!err && had_policy)
+		sockhook_down(in->pin_dir);	/* and the socket links */
+	} else if (!err && had_policy) {
 		policy_resync(&c);
+	}
+	/* the gateways of the networks that went are host addresses no more */
+	if (!err && json_object_object_length(projects(in)) && !ensure_dp(&c))
+		sockhook_addrs_sync(&c.dp);
 	json_object_put(eps);
 	json_object_put(nets);
 	actx_close(&c);

@@ -33,6 +33,8 @@
 
 #include <berth/ct.h>
 
+#include "pin.h"
+
 #define WALK_BATCH 1024		/* entries a batch lookup reads; keys a key walk collects */
 #define WALK_BATCH_MAX 65536	/* a bucket never holds more: beyond, the walk gives up */
 #ifndef ENOTSUPP
@@ -45,16 +47,6 @@ struct ct_gc_orphan {
 };
 
 /* ---- opening and checking the maps ---- */
-
-static int pin_get(const char *dir, const char *name)
-{
-	char path[600];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
 
 int ct_maps_open(struct ct_maps *m, const char *pin_dir)
 {
@@ -531,7 +523,7 @@ static int walk(struct walk *w, uint32_t max_entries)
 
 /* ---- conntrack entries ---- */
 
-enum ct_mode { CT_EXPIRED, CT_IFINDEX, CT_ALL };
+enum ct_mode { CT_EXPIRED, CT_MATCH, CT_ALL };
 
 struct ct_walk {
 	struct walk w;
@@ -539,8 +531,10 @@ struct ct_walk {
 	enum ct_mode mode;
 	struct berth_cfg cfg;
 	uint64_t now_ns;
-	const uint32_t *ifindexes;	/* CT_IFINDEX: sorted */
+	const uint32_t *ifindexes;	/* CT_MATCH: sorted */
 	size_t n_ifindexes;
+	const struct berth_port_key *ports;	/* CT_MATCH: sorted by port_key_cmp() */
+	size_t n_ports;
 	struct kept_set *kept;		/* CT_EXPIRED: the flows left, or NULL */
 	uint64_t nat_removed;
 };
@@ -554,15 +548,39 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int port_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct berth_port_key));
+}
+
+/* A flow in through a published port of @c: its own address, or the port's every-address entry. */
+static bool ct_port_match(const struct ct_walk *c, const struct berth_ct_key *k,
+			  const struct berth_ct *v)
+{
+	struct berth_port_key pk;
+
+	if (!c->n_ports || !(v->flags & BERTH_CT_DNAT))
+		return false;
+	memset(&pk, 0, sizeof(pk));
+	pk.addr = v->nat_addr;
+	pk.port = v->nat_port;
+	pk.proto = k->proto;
+	if (bsearch(&pk, c->ports, c->n_ports, sizeof(pk), port_key_cmp))
+		return true;
+	pk.addr = 0;
+	return bsearch(&pk, c->ports, c->n_ports, sizeof(pk), port_key_cmp) != NULL;
+}
+
 static bool ct_doomed(const struct ct_walk *c, const struct berth_ct_key *k,
 		      const struct berth_ct *v)
 {
 	switch (c->mode) {
 	case CT_EXPIRED:
 		return berth_ct_expired(&c->cfg, k, v, c->now_ns);
-	case CT_IFINDEX:
-		return bsearch(&v->ifindex, c->ifindexes, c->n_ifindexes, sizeof(uint32_t),
-			       u32_cmp) != NULL;
+	case CT_MATCH:
+		return (c->n_ifindexes && bsearch(&v->ifindex, c->ifindexes, c->n_ifindexes,
+						  sizeof(uint32_t), u32_cmp)) ||
+		       ct_port_match(c, k, v);
 	default:
 		return true;
 	}
@@ -838,24 +856,55 @@ free_kept:
 	return err;
 }
 
+int ct_flush_match(const struct ct_maps *m, const uint32_t *ifindexes, size_t n_ifs,
+		   const struct berth_port_key *ports, size_t n)
+{
+	struct ct_walk c = { .m = m, .mode = CT_MATCH };
+	struct berth_port_key *keys = NULL;
+	uint32_t *sorted = NULL;
+	int err = -ENOMEM;
+
+	if (!n_ifs && !n)
+		return 0;
+	if (n_ifs) {
+		sorted = malloc(n_ifs * sizeof(*sorted));
+		if (!sorted)
+			goto out;
+		memcpy(sorted, ifindexes, n_ifs * sizeof(*sorted));
+		qsort(sorted, n_ifs, sizeof(*sorted), u32_cmp);
+	}
+	if (n) {
+		keys = malloc(n * sizeof(*keys));
+		if (!keys)
+			goto out;
+		/* compared whole: the pad byte must not tell two equal keys apart */
+		for (size_t i = 0; i < n; i++) {
+			memset(&keys[i], 0, sizeof(keys[i]));
+			keys[i].addr = ports[i].addr;
+			keys[i].port = ports[i].port;
+			keys[i].proto = ports[i].proto;
+		}
+		qsort(keys, n, sizeof(*keys), port_key_cmp);
+	}
+	c.ifindexes = sorted;
+	c.n_ifindexes = n_ifs;
+	c.ports = keys;
+	c.n_ports = n;
+	err = ct_walk_run(&c);
+out:
+	free(sorted);
+	free(keys);
+	return err ? err : (int)c.w.removed;
+}
+
 int ct_flush_ifindexes(const struct ct_maps *m, const uint32_t *ifindexes, size_t n)
 {
-	struct ct_walk c = { .m = m, .mode = CT_IFINDEX };
-	uint32_t *sorted;
-	int err;
+	return ct_flush_match(m, ifindexes, n, NULL, 0);
+}
 
-	if (!n)
-		return 0;
-	sorted = malloc(n * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	memcpy(sorted, ifindexes, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), u32_cmp);
-	c.ifindexes = sorted;
-	c.n_ifindexes = n;
-	err = ct_walk_run(&c);
-	free(sorted);
-	return err ? err : (int)c.w.removed;
+int ct_flush_ports(const struct ct_maps *m, const struct berth_port_key *ports, size_t n)
+{
+	return ct_flush_match(m, NULL, 0, ports, n);
 }
 
 int ct_flush_ifindex(const struct ct_maps *m, uint32_t ifindex)

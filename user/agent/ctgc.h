@@ -93,6 +93,19 @@ int ct_gc(const struct ct_maps *m, struct ct_gc_state *gs, uint64_t now_ns,
 int ct_flush_ifindexes(const struct ct_maps *m, const uint32_t *ifindexes, size_t n);
 /* The same for one interface. */
 int ct_flush_ifindex(const struct ct_maps *m, uint32_t ifindex);
+/*
+ * Remove every flow that came in through one of the @n published ports
+ * @ports (berth_port_v1 keys) — BERTH_CT_DNAT flows whose nat_addr, nat_port
+ * and protocol are the port's; a port bound to every address (addr 0)
+ * matches any nat_addr — and every flow one of the @n_ifs interfaces
+ * @ifindexes originated, with their NAT entries, in one walk: for ports
+ * removed or repointed, whatever their flows' state. Returns how many flows
+ * were removed, or -errno.
+ */
+int ct_flush_match(const struct ct_maps *m, const uint32_t *ifindexes, size_t n_ifs,
+		   const struct berth_port_key *ports, size_t n);
+/* The ports alone. */
+int ct_flush_ports(const struct ct_maps *m, const struct berth_port_key *ports, size_t n);
 /* Remove every flow and every NAT entry. Returns how many flows were removed, or -errno. */
 int ct_flush_all(const struct ct_maps *m);
 

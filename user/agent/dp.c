@@ -15,9 +15,12 @@
 
 #include "dns.skel.h"
 #include "endpoint.skel.h"
+#include "sock.skel.h"
 #include "uplink.skel.h"
 #include "instance.h"
 #include "netns.h"
+#include "pin.h"
+#include "sockhook.h"
 
 /* The recorded fingerprint: a file of the instance's run directory. */
 #define FINGERPRINT_FILE "datapath"
@@ -40,6 +43,10 @@ static const struct {
 	{ "berth_ct_v1", offsetof(struct dp, ct_fd) },
 	{ "berth_nat_v1", offsetof(struct dp, nat_fd) },
 	{ "berth_policy_v1", offsetof(struct dp, policy_fd) },
+	{ "berth_port_v1", offsetof(struct dp, port_fd) },
+	{ "berth_skcfg_v1", offsetof(struct dp, skcfg_fd) },
+	{ "berth_hostip_v1", offsetof(struct dp, hostip_fd) },
+	{ "berth_skrev_v1", offsetof(struct dp, skrev_fd) },
 };
 
 /* Every fd of struct dp, for dp_close and the resets. */
@@ -52,6 +59,9 @@ static const size_t dp_fds[] = {
 	offsetof(struct dp, subnet_fd),	 offsetof(struct dp, ct_fd),
 	offsetof(struct dp, nat_fd),	 offsetof(struct dp, policy_fd),
 	offsetof(struct dp, ep_old_fd),	 offsetof(struct dp, ip_old_fd),
+	offsetof(struct dp, port_fd),	 offsetof(struct dp, sock_prog_fd),
+	offsetof(struct dp, skcfg_fd),	 offsetof(struct dp, hostip_fd),
+	offsetof(struct dp, skrev_fd),
 };
 
 #define DP_FD(dp, off) (*(int *)((char *)(dp) + (off)))
@@ -78,16 +88,6 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int pin_get(const char *dir, const char *name)
-{
-	char path[600];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 static bool pinned(const char *dir, const char *name)
 {
 	char path[600];
@@ -103,7 +103,7 @@ uint64_t dp_fingerprint(void)
 {
 	static uint64_t fp;
 	const void *(*const objs[])(size_t *) = { berth_endpoint__elf_bytes, berth_dns__elf_bytes,
-						  berth_uplink__elf_bytes };
+						  berth_uplink__elf_bytes, berth_sock__elf_bytes };
 
 	if (fp)
 		return fp;
@@ -279,6 +279,42 @@ DEFINE_DP_LOAD(endpoint, berth_tc_endpoint_ingress)
 DEFINE_DP_LOAD(dns, berth_tc_dns_lo)
 DEFINE_DP_LOAD(uplink, berth_tc_uplink_ingress)
 
+/*
+ * The socket programs: one object, four programs, each pinned as its
+ * sockhooks[] name plus the suffix @pin carries after DP_PIN_SOCK (upgrades
+ * load beside the running ones). connect4 is pinned last, so a load a crash
+ * cut short is seen as absent and done again, over its leftovers.
+ */
+static int dp_load_sock(const char *dir, const char *pin, const struct dp_sizes *sizes)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir);
+	const char *suffix = pin + strlen(DP_PIN_SOCK);
+	struct berth_sock *skel;
+	char path[600];
+	int err;
+
+	if (strncmp(pin, DP_PIN_SOCK, strlen(DP_PIN_SOCK)))
+		return -EINVAL;
+	skel = berth_sock__open_opts(&opts);
+	if (!skel)
+		return -errno;
+	err = set_sizes(skel->obj, dir, sizes);
+	if (!err)
+		err = pins_check(skel->obj);
+	if (!err)
+		err = berth_sock__load(skel);
+	for (size_t i = 0; !err && i < SOCKHOOK_N; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(skel->obj, sockhooks[i].prog);
+
+		snprintf(path, sizeof(path), "%s/%s%s", dir, sockhooks[i].prog_pin, suffix);
+		unlink(path);
+		err = prog ? bpf_program__pin(prog, path) : -ENOENT;
+	}
+	berth_sock__destroy(skel);
+	return err;
+}
+
 static const struct {
 	const char *pin;
 	int (*load)(const char *dir, const char *pin, const struct dp_sizes *sizes);
@@ -287,6 +323,7 @@ static const struct {
 	{ DP_PIN_ENDPOINT, dp_load_endpoint, offsetof(struct dp, prog_fd) },
 	{ DP_PIN_DNS, dp_load_dns, offsetof(struct dp, dns_prog_fd) },
 	{ DP_PIN_UPLINK, dp_load_uplink, offsetof(struct dp, uplink_prog_fd) },
+	{ DP_PIN_SOCK, dp_load_sock, offsetof(struct dp, sock_prog_fd) },
 };
 
 int dp_load(const char *pin_dir, const char *suffix, const struct dp_sizes *sizes, bool verbose)

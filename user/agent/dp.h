@@ -25,6 +25,8 @@
 #define DP_PIN_ENDPOINT	"prog_endpoint"
 #define DP_PIN_DNS	"prog_dns"
 #define DP_PIN_UPLINK	"prog_uplink"
+/* the socket programs' connect4, pinned last of the four (the others: sockhook.h) */
+#define DP_PIN_SOCK	"prog_sock_connect4"
 
 struct dp {
 	int prog_fd;		/* endpoint: tc ingress of host-side veths */
@@ -32,6 +34,9 @@ struct dp {
 	int uplink_prog_fd;	/* uplink: tc ingress of the uplink */
 	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd, dns_fd;
 	int cfg_fd, subnet_fd, ct_fd, nat_fd, policy_fd;
+	int port_fd;		/* berth_port_v1: published ports */
+	int sock_prog_fd;	/* sock: cgroup connect4 (sockhook.c opens all four by pin) */
+	int skcfg_fd, hostip_fd, skrev_fd;	/* the socket programs' maps */
 	/* stale only: berth_ep_v1 and berth_ip_v1 of an older datapath (-1: none) */
 	int ep_old_fd, ip_old_fd;
 	/*

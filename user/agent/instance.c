@@ -339,3 +339,30 @@ void instance_close(struct instance *in)
 		close(in->host_netns_fd);
 	in->host_netns_fd = -1;
 }
+
+int64_t instance_identity_next(const struct instance *in)
+{
+	struct json_object *ps, *v;
+	int64_t next = 1;
+
+	if (json_object_object_get_ex(in->state, "identity_next", &v) &&
+	    json_object_get_int64(v) > next)
+		next = json_object_get_int64(v);
+	if (!json_object_object_get_ex(in->state, "projects", &ps) ||
+	    !json_object_is_type(ps, json_type_object))
+		return next;
+	json_object_object_foreach(ps, k, q) {
+		struct json_object *ids;
+
+		(void)k;
+		if (!json_object_object_get_ex(q, "identities", &ids) ||
+		    !json_object_is_type(ids, json_type_object))
+			continue;
+		json_object_object_foreach(ids, svc, id) {
+			(void)svc;
+			if (json_object_get_int64(id) >= next)
+				next = json_object_get_int64(id) + 1;
+		}
+	}
+	return next;
+}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -54,5 +55,12 @@ int mkdir_p(const char *path, unsigned mode);
 int rm_rf(const char *path);
 /* Write a whole file atomically. */
 int file_write_atomic(const char *path, const char *data, size_t len);
+
+/*
+ * The next policy identity to hand out: state.json's identity_next, or above
+ * every identity a project of the instance recorded, whichever is higher (at
+ * least 1). Identities are never handed out twice.
+ */
+int64_t instance_identity_next(const struct instance *in);
 
 #endif

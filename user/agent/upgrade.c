@@ -22,6 +22,8 @@
 #include "ipv4.h"
 #include "jsonx.h"
 #include "netns.h"
+#include "pin.h"
+#include "sockhook.h"
 
 /* Where a load pins this build's programs until they replace the instance's. */
 #define NEW_SUFFIX "_new"	/* bpffs refuses names with a dot */
@@ -72,16 +74,6 @@ static void note(struct upg *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->done + n, sizeof(u->done) - n, fmt, ap);
 	va_end(ap);
-}
-
-static int pin_open(const char *dir, const char *name)
-{
-	char path[600];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
 }
 
 static void pin_remove(const char *dir, const char *name)
@@ -191,23 +183,11 @@ static uint32_t state_identity(struct instance *in, uint32_t ifindex)
 static int identities_fill(struct upg *u)
 {
 	struct json_object *ps = projects_of(u->in), *ids;
-	int64_t next = jint(u->in->state, "identity_next");
+	int64_t next = instance_identity_next(u->in);
 	bool changed = false;
 
 	if (!ps)
 		return 0;
-	if (next < 1)
-		next = 1;
-	json_object_object_foreach(ps, k, q) {
-		(void)k;
-		if (!json_object_object_get_ex(q, "identities", &ids))
-			continue;
-		json_object_object_foreach(ids, svc, id) {
-			(void)svc;
-			if (json_object_get_int64(id) >= next)
-				next = json_object_get_int64(id) + 1;
-		}
-	}
 	json_object_object_foreach(ps, name, p) {
 		struct json_object *eps = jarr_get(p, "endpoints");
 
@@ -306,12 +286,12 @@ static int migrate(struct upg *u, const char *from, const char *to, convert_fn c
 	bool first = true;
 	uint64_t n = 0;
 
-	ffd = pin_open(u->dir, from);
+	ffd = pin_get(u->dir, from);
 	if (ffd == -ENOENT)
 		return 0;
 	if (ffd < 0)
 		return ffd;
-	tfd = pin_open(u->dir, to);
+	tfd = pin_get(u->dir, to);
 	if (tfd < 0) {
 		close(ffd);
 		return tfd;
@@ -389,7 +369,7 @@ static int migrations_run(struct upg *u)
 			continue;
 		err = migrate(u, migrations[m].from, migrations[m].to, migrations[m].convert);
 		if (!err && !strcmp(migrations[m].to, "berth_ep_v2")) {
-			u->ep_fd = pin_open(u->dir, "berth_ep_v2");
+			u->ep_fd = pin_get(u->dir, "berth_ep_v2");
 			err = u->ep_fd < 0 ? u->ep_fd : 0;
 		}
 	}
@@ -404,7 +384,7 @@ static int subnets_fill(struct upg *u)
 
 	if (pins_has(u->before, "berth_subnet_v1") || !ps)
 		return 0;
-	fd = pin_open(u->dir, "berth_subnet_v1");
+	fd = pin_get(u->dir, "berth_subnet_v1");
 	if (fd < 0)
 		return fd;
 	json_object_object_foreach(ps, name, p) {
@@ -440,7 +420,8 @@ static int subnets_fill(struct upg *u)
 /* Leftovers of an upgrade cut short: programs loaded but never switched to. */
 static void new_pins_remove(const char *dir)
 {
-	static const char *const pins[] = { DP_PIN_ENDPOINT, DP_PIN_DNS, DP_PIN_UPLINK };
+	static const char *const pins[] = { DP_PIN_ENDPOINT, DP_PIN_DNS, DP_PIN_UPLINK,
+					    SOCKHOOK_PROG_PINS };
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		char name[64];
@@ -465,7 +446,8 @@ static void load_undo(struct upg *u)
 /* prog_*_new over prog_*: whoever opens a pin from now on gets this build's program. */
 static int pins_switch(struct upg *u)
 {
-	static const char *const pins[] = { DP_PIN_ENDPOINT, DP_PIN_DNS, DP_PIN_UPLINK };
+	static const char *const pins[] = { DP_PIN_ENDPOINT, DP_PIN_DNS, DP_PIN_UPLINK,
+					    SOCKHOOK_PROG_PINS };
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		char from[600], to[600];
@@ -548,7 +530,7 @@ static int reattach(struct upg *u, const struct dp *progs)
 	{
 		struct berth_cfg cfg;
 		__u32 zero = 0;
-		int fd = pin_open(u->dir, "berth_cfg_v1"), ifindex = 0;
+		int fd = pin_get(u->dir, "berth_cfg_v1"), ifindex = 0;
 
 		if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &cfg) &&
 		    (cfg.flags & BERTH_CFG_UPLINK) && cfg.uplink_ifindex)
@@ -568,6 +550,9 @@ static int reattach(struct upg *u, const struct dp *progs)
 			}
 		}
 	}
+	/* the instance's socket links, when it has them: swapped in place (BPF_LINK_UPDATE) */
+	e = sockhook_relink(u->dir);
+	err = err ? err : e;
 	note(u, "programs replaced on %d host-side veths, lo of %d endpoints%s%s", veths, lo,
 	     *uplink ? " and the uplink " : "", uplink);
 	return err;
@@ -653,9 +638,9 @@ int dp_upgrade(struct instance *in, const struct dp_sizes *sizes, bool verbose, 
 	/* 4. and every hook runs them */
 	memset(&progs, -1, sizeof(progs));
 	progs.stale = false;
-	progs.prog_fd = pin_open(in->pin_dir, DP_PIN_ENDPOINT);
-	progs.dns_prog_fd = pin_open(in->pin_dir, DP_PIN_DNS);
-	progs.uplink_prog_fd = pin_open(in->pin_dir, DP_PIN_UPLINK);
+	progs.prog_fd = pin_get(in->pin_dir, DP_PIN_ENDPOINT);
+	progs.dns_prog_fd = pin_get(in->pin_dir, DP_PIN_DNS);
+	progs.uplink_prog_fd = pin_get(in->pin_dir, DP_PIN_UPLINK);
 	if (progs.prog_fd < 0 || progs.dns_prog_fd < 0 || progs.uplink_prog_fd < 0) {
 		err = progs.prog_fd < 0 ? progs.prog_fd
 		      : progs.dns_prog_fd < 0 ? progs.dns_prog_fd

@@ -63,5 +63,6 @@ int do_logs(struct cli *c);
 int do_agent(struct cli *c);
 int do_dns(struct cli *c);
 int do_stats(struct cli *c);
+int do_port(struct cli *c);
 
 #endif

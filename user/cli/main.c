@@ -58,6 +58,8 @@ static const struct cmd {
 	  "verdict counters of the datapath, per endpoint interface and in total" },
 	{ "dns", do_dns, "dns NAME --from SERVICE[.N] [-p PROJECT] [--json]",
 	  "what an endpoint's resolver would get for NAME" },
+	{ "port", do_port, "port SERVICE[.N] [PORT[/PROTO]] [-p PROJECT] [--json]",
+	  "a service's published ports, like docker port" },
 	{ "agent", do_agent, "agent [--host-netns NS] [-v]",
 	  "run the instance's agent (DNS) in the foreground" },
 	{ "version", do_version, "version [--json]", "print berth's version" },

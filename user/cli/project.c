@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * berth up, down, ps, network, exec and logs: the commands that act on a
- * project applied to an instance.
+ * berth up, down, ps, network, exec, logs, dns, port and stats: the commands
+ * that act on a project applied to an instance.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -19,6 +21,7 @@
 #include "instance.h"
 #include "jsonx.h"
 #include "names.h"
+#include "ports.h"
 #include "print.h"
 #include "proc.h"
 #include "util.h"
@@ -226,10 +229,11 @@ static int load_project(const struct cli *c, char *project, size_t size, char *i
 	return EXIT_OK;
 }
 
-static void print_endpoint(struct printer *p, struct json_object *e)
+static void print_endpoint(struct printer *p, struct json_object *st, struct json_object *e)
 {
-	struct json_object *ifs = jarr_get(e, "interfaces");
+	struct json_object *ifs = jarr_get(e, "interfaces"), *ports = jarr_get(st, "ports");
 	const char *cg = jstr(e, "cgroup");
+	bool published = false;
 
 	pr_obj_open(p, NULL);
 	pr_str(p, "service", jstr(e, "service"));
@@ -257,6 +261,22 @@ static void print_endpoint(struct printer *p, struct json_object *e)
 		pr_obj_close(p);
 	}
 	pr_arr_close(p);
+	/* the published ports it answers (replica 1 of its service), as docker ps shows them */
+	for (size_t i = 0; i < jlen(ports); i++) {
+		struct json_object *b = json_object_array_get_idx(ports, i);
+		char text[64];
+
+		if (!jstr(b, "endpoint") || strcmp(jstr(b, "endpoint"), jstr(e, "name")))
+			continue;
+		if (!published)
+			pr_arr_open(p, "ports");
+		published = true;
+		snprintf(text, sizeof(text), "%s:%" PRId64 "->%" PRId64 "/%s", jstr(b, "host_ip"),
+			 jint(b, "host_port"), jint(b, "target"), jstr(b, "protocol"));
+		pr_str(p, NULL, text);
+	}
+	if (published)
+		pr_arr_close(p);
 	pr_obj_close(p);
 }
 
@@ -276,7 +296,7 @@ int do_ps(struct cli *c)
 	pr_init(&p, c->json, stdout);
 	pr_arr_open(&p, NULL);
 	for (size_t i = 0; i < jlen(eps); i++)
-		print_endpoint(&p, json_object_array_get_idx(eps, i));
+		print_endpoint(&p, st, json_object_array_get_idx(eps, i));
 	pr_arr_close(&p);
 	pr_end(&p);
 	json_object_put(st);
@@ -568,6 +588,136 @@ int do_dns(struct cli *c)
 	pr_end(&p);
 	names_free(&names);
 	json_object_put(full);
+	json_object_put(st);
+	return EXIT_OK;
+}
+
+/* ---- berth port ---- */
+
+/* PORT[/PROTO] of `berth port`: NULL, or an allocated message. */
+static char *port_arg(const char *arg, uint16_t *port, const char **proto)
+{
+	const char *slash = strchr(arg, '/');
+	char *num = xstrndup(arg, slash ? (size_t)(slash - arg) : strlen(arg)), *err;
+	uint16_t hi;
+
+	*proto = "tcp";
+	err = port_parse_range(num, port, &hi);
+	if (!err && hi != *port)
+		err = xasprintf("%s is a range: give one port", num);
+	free(num);
+	if (err || !slash)
+		return err;
+	if (!strcasecmp(slash + 1, "tcp"))
+		*proto = "tcp";
+	else if (!strcasecmp(slash + 1, "udp"))
+		*proto = "udp";
+	else
+		return xasprintf("unknown protocol \"%s\" (berth publishes tcp and udp)", slash + 1);
+	return NULL;
+}
+
+/* Bindings in docker port's order: by target port, protocol, then host address and port. */
+static int binding_cmp(const void *x, const void *y)
+{
+	struct json_object *a = *(struct json_object *const *)x, *b = *(struct json_object *const *)y;
+	int c;
+
+	if (jint(a, "target") != jint(b, "target"))
+		return jint(a, "target") < jint(b, "target") ? -1 : 1;
+	c = strcmp(jstr(a, "protocol") ? jstr(a, "protocol") : "",
+		   jstr(b, "protocol") ? jstr(b, "protocol") : "");
+	if (c)
+		return c;
+	c = strcmp(jstr(a, "host_ip") ? jstr(a, "host_ip") : "", jstr(b, "host_ip") ? jstr(b, "host_ip") : "");
+	if (c)
+		return c;
+	return jint(a, "host_port") < jint(b, "host_port") ? -1 : jint(a, "host_port") > jint(b, "host_port");
+}
+
+int do_port(struct cli *c)
+{
+	char project[256], inst[256], num[8];
+	struct json_object *st, *e, *ports, **shown = NULL;
+	const char *proto = NULL, *svc;
+	uint16_t port = 0;
+	size_t n = 0;
+	struct printer p;
+	int rc;
+
+	if (c->argc < 1 || c->argc > 2)
+		return fail(c, EXIT_USER, "berth: usage: berth port SERVICE[.N] [PORT[/PROTO]] [-p PROJECT] [--json]");
+	if (c->argc == 2) {
+		char *err = port_arg(c->argv[1], &port, &proto);
+
+		if (err) {
+			rc = fail(c, EXIT_USER, "berth: port %s: %s", c->argv[1], err);
+			free(err);
+			return rc;
+		}
+	}
+	rc = load_project(c, project, sizeof(project), inst, sizeof(inst), &st);
+	if (rc)
+		return rc;
+	/* SERVICE, SERVICE.N or an endpoint name: replicas share their service's ports */
+	e = find_endpoint(st, c->argv[0]);
+	if (!e) {
+		json_object_put(st);
+		return fail(c, EXIT_USER, "berth: project %s has no %s %s", project,
+			    strchr(c->argv[0], '.') ? "endpoint" : "service", c->argv[0]);
+	}
+	svc = jstr(e, "service");
+	ports = jarr_get(st, "ports");
+	for (size_t i = 0; i < jlen(ports); i++) {
+		struct json_object *b = json_object_array_get_idx(ports, i);
+
+		if (!jstr(b, "service") || strcmp(jstr(b, "service"), svc))
+			continue;
+		if (proto && (jint(b, "target") != port || !jstr(b, "protocol") ||
+			      strcmp(jstr(b, "protocol"), proto)))
+			continue;
+		*VEC_PUSH(shown, n) = b;
+	}
+	if (proto && !n) {
+		json_object_put(st);
+		return fail(c, EXIT_USER, "berth: service %s publishes no port %u/%s", svc, port, proto);
+	}
+	if (n)
+		qsort(shown, n, sizeof(*shown), binding_cmp);
+	/* text as docker port prints it: "80/tcp -> 0.0.0.0:8080", or the address alone for one port */
+	pr_init(&p, c->json, stdout);
+	if (c->json)
+		pr_arr_open(&p, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *b = shown[i];
+
+		if (!c->json) {
+			if (proto)
+				printf("%s:%" PRId64 "\n", jstr(b, "host_ip"), jint(b, "host_port"));
+			else
+				printf("%" PRId64 "/%s -> %s:%" PRId64 "\n", jint(b, "target"),
+				       jstr(b, "protocol"), jstr(b, "host_ip"), jint(b, "host_port"));
+			continue;
+		}
+		pr_obj_open(&p, NULL);
+		pr_str(&p, "service", svc);
+		snprintf(num, sizeof(num), "%" PRId64, jint(b, "target"));
+		pr_str(&p, "target", num);
+		pr_str(&p, "protocol", jstr(b, "protocol"));
+		pr_str(&p, "host_ip", jstr(b, "host_ip"));
+		snprintf(num, sizeof(num), "%" PRId64, jint(b, "host_port"));
+		pr_str(&p, "host_port", num);
+		pr_bool(&p, "random", json_object_get_boolean(json_object_object_get(b, "random")));
+		pr_bool(&p, "first_free",
+			json_object_get_boolean(json_object_object_get(b, "first_free")));
+		pr_str(&p, "endpoint", jstr(b, "endpoint"));
+		pr_str(&p, "ipv4", jstr(b, "ipv4"));
+		pr_obj_close(&p);
+	}
+	if (c->json)
+		pr_arr_close(&p);
+	pr_end(&p);
+	free(shown);
 	json_object_put(st);
 	return EXIT_OK;
 }

@@ -164,3 +164,62 @@ char *port_parse_expose(const char *s, struct port_spec *p)
 	free(body);
 	return err;
 }
+
+/* ---- choosing host ports ---- */
+
+void port_set_add(struct port_set *s, unsigned lo, unsigned hi)
+{
+	if (hi > 65535)
+		hi = 65535;
+	for (unsigned p = lo; p <= hi; p++)
+		s->w[p / 64] |= 1ull << (p % 64);
+}
+
+bool port_set_has(const struct port_set *s, unsigned port)
+{
+	return port <= 65535 && (s->w[port / 64] >> (port % 64)) & 1;
+}
+
+char *port_set_parse(const char *list, struct port_set *s)
+{
+	char *copy = xstrdup(list), *save = NULL, *err = NULL;
+	size_t n = strlen(copy);
+
+	/* the sysctl ends its line with a newline */
+	while (n && isspace((unsigned char)copy[n - 1]))
+		copy[--n] = '\0';
+	for (char *tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint16_t lo, hi;
+
+		err = port_parse_range(tok, &lo, &hi);
+		if (!err)
+			port_set_add(s, lo, hi);
+	}
+	free(copy);
+	return err;
+}
+
+int port_pick(uint16_t lo, uint16_t hi, uint16_t start, const struct port_set *skip,
+	      const struct port_set *taken, port_busy_fn busy, void *arg)
+{
+	unsigned span, first;
+
+	if (!lo || hi < lo)
+		return 0;
+	span = (unsigned)hi - lo + 1;
+	first = start >= lo && start <= hi ? (unsigned)start - lo : 0;
+	for (unsigned i = 0; i < span; i++) {
+		unsigned port = lo + (first + i) % span;
+		int r;
+
+		if ((skip && port_set_has(skip, port)) || (taken && port_set_has(taken, port)))
+			continue;
+		r = busy ? busy((uint16_t)port, arg) : 0;
+		if (r < 0)
+			return r;
+		if (!r)
+			return (int)port;
+	}
+	return 0;
+}

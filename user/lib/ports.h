@@ -3,6 +3,7 @@
 #ifndef BERTH_PORTS_H
 #define BERTH_PORTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "spec.h"
@@ -19,5 +20,33 @@ char *port_parse_short(const char *s, struct port_spec *p);
 char *port_parse_expose(const char *s, struct port_spec *p);
 /* Range-length rules shared by the short and long syntax. */
 char *port_check_lengths(struct port_spec *p);
+
+/* ---- choosing host ports: pure, the host's facts come in as arguments ---- */
+
+/* A set of port numbers, 0 to 65535 (8 KiB). */
+struct port_set {
+	uint64_t w[65536 / 64];
+};
+
+void port_set_add(struct port_set *s, unsigned lo, unsigned hi);
+bool port_set_has(const struct port_set *s, unsigned port);
+/*
+ * Add the ports of a list as net.ipv4.ip_local_reserved_ports prints it
+ * ("8080,9000-9010", or empty) to @s. NULL, or an allocated message.
+ */
+char *port_set_parse(const char *list, struct port_set *s);
+
+/* Whether the host has @port in use: 0 free, 1 in use, or -errno (the choice stops). */
+typedef int (*port_busy_fn)(uint16_t port, void *arg);
+
+/*
+ * The first port of [@lo, @hi], going up from @start and wrapping around to
+ * @lo (a @start outside the range means @lo), that is in neither @skip nor
+ * @taken (either may be NULL) and that @busy (may be NULL) does not find in
+ * use. Returns the port, 0 when every port is excluded, or @busy's -errno.
+ * @skip and @taken are consulted before @busy, which binds a socket.
+ */
+int port_pick(uint16_t lo, uint16_t hi, uint16_t start, const struct port_set *skip,
+	      const struct port_set *taken, port_busy_fn busy, void *arg);
 
 #endif

@@ -339,6 +339,12 @@ static void validate_ports(struct loader *ld)
 		for (size_t j = 0; j < svc->n_ports; j++) {
 			struct port_spec *p = &svc->ports[j];
 
+			/* the datapath translates TCP and UDP ports (expose: publishes nothing, any is fine) */
+			if (p->proto == PORT_SCTP) {
+				ERR(ld, p->loc, "service %s: sctp ports cannot be published: berth publishes tcp and udp",
+				    svc->name);
+				continue;
+			}
 			for (size_t k = 0; k <= i; k++) {
 				struct service *o = &s->svcs[k];
 

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The socket programs of an instance (bpf/sock.bpf.c): host processes reach
+ * published ports through cgroup connect4/sendmsg4/recvmsg4/getpeername4
+ * hooks. cgroup hooks belong to cgroups, not namespaces: each instance
+ * attaches its own four BPF links to the cgroup v2 root and pins them under
+ * its pin directory (link_sock_*), so they outlive berth's processes; the
+ * programs act only on sockets whose namespace cookie is the one `up` wrote
+ * to berth_skcfg_v1. The instance's last `down` detaches them.
+ */
+#ifndef BERTH_SOCKHOOK_H
+#define BERTH_SOCKHOOK_H
+
+#include <bpf/bpf.h>
+#include <stdbool.h>
+
+struct dp;
+
+#define SOCKHOOK_N 4
+
+/* One hook: the program's pin (DP_PIN_SOCK is the last), its skeleton name, the link's pin. */
+struct sockhook {
+	const char *prog_pin;
+	const char *prog;
+	const char *link_pin;
+	enum bpf_attach_type type;
+};
+
+/* The four program pins, in sockhooks[] order, for lists of every pin (upgrade.c). */
+#define SOCKHOOK_PROG_PINS \
+	"prog_sock_sendmsg4", "prog_sock_recvmsg4", "prog_sock_getpeername4", DP_PIN_SOCK
+
+/* In pin order: connect4, the one dp_open checks for, comes last (dp.c: dp_load_sock). */
+extern const struct sockhook sockhooks[SOCKHOOK_N];
+
+/*
+ * On `up`, in the instance's host namespace (entered): record its namespace
+ * cookie and IPv4 addresses in the maps, then attach the links that are not
+ * pinned, and point pinned ones at the pinned programs. A kernel or machine
+ * that cannot (no SO_NETNS_COOKIE before 5.14, no cgroup2) is told in one
+ * line and left without them: -EOPNOTSUPP. A stale datapath is left alone (0).
+ */
+int sockhook_up(const struct dp *dp, const char *pin_dir);
+/* berth_hostip_v1 := the IPv4 addresses of the current namespace (added and removed). */
+int sockhook_addrs_sync(const struct dp *dp);
+/* Pinned links onto the programs pinned now (an upgrade); none is created. */
+int sockhook_relink(const char *pin_dir);
+/* Detach and unpin the instance's links: its last `down`. Absent ones are fine. */
+int sockhook_down(const char *pin_dir);
+
+#endif
