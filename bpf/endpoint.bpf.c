@@ -10,7 +10,9 @@
  * addressed to the host, out through the uplink (masqueraded) when addressed
  * beyond berth's subnets, and nowhere when addressed to another network or
  * leaving an internal one. Flows to services named as `to` in a policy rule
- * are admitted by the rules and tracked in conntrack.
+ * are admitted by the rules and tracked in conntrack. A published port
+ * reached at an address of the host is hairpinned: into its backend, from
+ * the backend's gateway, and the replies back into the client.
  */
 #include "lib/common.h"
 #include "lib/arp.h"
@@ -204,6 +206,343 @@ static __always_inline int published_reply(struct __sk_buff *skb, struct flow *f
 	return ret < 0 ? ret : BERTH_PASS_DNAT_REPLY;
 }
 
+/* ---- hairpin ---- */
+
+/* Not a hairpin flow: the caller goes on as before (BERTH_REASON_NONE). */
+#define NOT_HAIRPIN 0
+#define ICMP_HDR_LEN 8	/* an ICMP error's header, before the quoted IP header */
+
+/* The published port at host address @daddr: the exact address, then every address. */
+static __always_inline struct berth_port *port_find(__be32 daddr, __be16 dport, __u8 proto)
+{
+	struct berth_port_key pk = { .addr = daddr, .port = dport, .proto = proto };
+	struct berth_port *pp;
+
+	pp = bpf_map_lookup_elem(&berth_port_v1, &pk);
+	if (pp)
+		return pp;
+	pk.addr = 0;
+	return bpf_map_lookup_elem(&berth_port_v1, &pk);
+}
+
+/*
+ * An endpoint to a published port through an address of the host (the
+ * uplink's, a gateway, any other): the destination goes to the backend and
+ * the source to the backend network's gateway, with a port of the NAT range,
+ * so that the backend's replies come back to berth (not straight to the
+ * client, which would drop a reply from an address it never asked) —
+ * whether the backend is a sibling or the client itself.
+ *
+ * The flow is one conntrack entry keyed as the client sent it (client →
+ * published address:port), with BERTH_CT_SNAT | BERTH_CT_HAIRPIN, nat_addr
+ * the gateway, nat_port the port, backend the backend's address; and one NAT
+ * entry, backend:0 → gateway:nat_port, by which the replies find it. So the
+ * GC's expiry and ct_removed take both as they do a masqueraded flow's, a
+ * removed port's flush finds it by its key's daddr:dport, and the client's
+ * later packets find it by their own tuple. The port is claimed per
+ * (backend address, gateway) — not per backend port, which the entry does
+ * not hold — from the same range as masquerade (outside ip_local_port_range,
+ * so no host socket of the gateway address uses it).
+ */
+static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cursor *c,
+					   struct iphdr *iph, const struct berth_ep *ep,
+					   const struct berth_cfg *cfg, struct out *o)
+{
+	const struct berth_net *bnet;
+	const struct berth_ep *bep;
+	struct berth_port *pp;
+	struct berth_port be;
+	struct berth_ct *ct;
+	struct flow f = {};
+	__be16 nat_port;
+	__u32 net_id;
+	__be32 gw;
+	int ret;
+
+	/* from an endpoint, 127.0.0.0/8 is its own loopback, never the host's */
+	if ((iph->daddr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000))
+		return NOT_HAIRPIN;
+	if (!cfg || (iph->protocol != BERTH_PROTO_TCP && iph->protocol != BERTH_PROTO_UDP))
+		return NOT_HAIRPIN;
+	if (parse_flow(c, iph, &f) < 0)
+		return NOT_HAIRPIN;	/* fragments: the host's, which refuses them */
+	pp = port_find(f.key.daddr, f.key.dport, f.key.proto);
+	if (!pp)
+		return NOT_HAIRPIN;
+	be = *pp;
+	bep = bpf_map_lookup_elem(&berth_ep_v2, &be.ifindex);
+	if (!bep)
+		return -BERTH_DROP_UNKNOWN_EP;
+	net_id = bep->net_id;
+	bnet = bpf_map_lookup_elem(&berth_net_v1, &net_id);
+	if (!bnet || !(bnet->flags & BERTH_NET_PRESENT))
+		return -BERTH_DROP_UNKNOWN_EP;
+	gw = bnet->gateway;
+
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
+	if (!ct) {
+		struct berth_ct v = { .flags = BERTH_CT_SNAT | BERTH_CT_HAIRPIN, .nat_addr = gw,
+				      .backend = be.backend_ip };
+		struct berth_ct_key nk = { .saddr = be.backend_ip, .daddr = gw,
+					   .proto = f.key.proto };
+
+		if (f.key.proto == BERTH_PROTO_TCP && (f.tcp_flags & BERTH_TCP_RST))
+			return -BERTH_DROP_CT_INVALID;
+		ret = nat_claim(&nk, &f.key, cfg, &v.nat_port);
+		if (ret < 0)
+			return ret;
+		ct_init(&v, &f, skb->ifindex, ep->slot, 0);
+		ret = ct_create(&f.key, &v);
+		if (ret < 0) {
+			bpf_map_delete_elem(&berth_nat_v1, &nk);
+			return ret;
+		}
+		ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
+		if (!ct || ct->nat_port != v.nat_port)	/* another CPU won the race */
+			bpf_map_delete_elem(&berth_nat_v1, &nk);
+		if (!ct)
+			return -BERTH_DROP_CT_FULL;
+	} else {
+		ct_touch(ct, &f, 0);
+	}
+	/*
+	 * Another kind of flow on this tuple, or a port repointed before the
+	 * agent's flush took its flows: nothing to translate it by.
+	 */
+	if (!(ct->flags & BERTH_CT_HAIRPIN) || ct->backend != be.backend_ip || ct->nat_addr != gw)
+		return -BERTH_DROP_CT_INVALID;
+	nat_port = ct->nat_port;
+
+	ret = rewrite_port(skb, &f, true, f.key.dport, be.backend_port);
+	if (!ret)
+		ret = rewrite_addr(skb, &f, true, f.key.daddr, be.backend_ip);
+	if (!ret)
+		ret = rewrite_port(skb, &f, false, f.key.sport, nat_port);
+	if (!ret)
+		ret = rewrite_addr(skb, &f, false, f.key.saddr, gw);
+	if (!ret)
+		ret = dec_ttl(skb);
+	if (!ret)
+		ret = set_macs(skb, bep->mac, bep->host_mac);
+	if (ret < 0)
+		return ret;
+	o->target = be.ifindex;
+	o->how = HOW_PEER;
+	return BERTH_PASS_HAIRPIN;
+}
+
+/*
+ * A backend's reply to its gateway, of a hairpin flow: found by its NAT
+ * entry before the gateway's own sockets see it, and turned back into what
+ * the client sent to (source: the published address and port; destination:
+ * the client), into the client.
+ */
+static __always_inline int hairpin_reply(struct __sk_buff *skb, struct hdr_cursor *c,
+					 struct iphdr *iph, struct out *o)
+{
+	struct berth_ct_key nk = {}, k;
+	const struct berth_ep *cep;
+	struct berth_nat *nat;
+	struct berth_port *pp;
+	struct berth_ct *ct;
+	struct flow f = {};
+	__u32 cif;
+	int ret;
+
+	if (iph->protocol != BERTH_PROTO_TCP && iph->protocol != BERTH_PROTO_UDP)
+		return NOT_HAIRPIN;
+	if (parse_flow(c, iph, &f) < 0)
+		return NOT_HAIRPIN;
+	nk.saddr = f.key.saddr;
+	nk.daddr = f.key.daddr;
+	nk.dport = f.key.dport;
+	nk.proto = f.key.proto;
+	nat = bpf_map_lookup_elem(&berth_nat_v1, &nk);
+	if (!nat)
+		return NOT_HAIRPIN;
+	k = nat->ct;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct || !(ct->flags & BERTH_CT_HAIRPIN) || ct->nat_addr != nk.daddr ||
+	    ct->nat_port != nk.dport || ct->backend != nk.saddr)
+		return NOT_HAIRPIN;	/* collected a moment ago, or another flow's port */
+	/* from the port the flow reached: the entry does not hold it */
+	pp = port_find(k.daddr, k.dport, k.proto);
+	if (!pp || pp->backend_ip != f.key.saddr || pp->backend_port != f.key.sport)
+		return NOT_HAIRPIN;
+	cif = ct->ifindex;
+	cep = bpf_map_lookup_elem(&berth_ep_v2, &cif);
+	if (!cep)
+		return -BERTH_DROP_UNKNOWN_EP;
+	ct_touch(ct, &f, 1);
+
+	ret = rewrite_port(skb, &f, false, f.key.sport, k.dport);
+	if (!ret)
+		ret = rewrite_addr(skb, &f, false, f.key.saddr, k.daddr);
+	if (!ret)
+		ret = rewrite_port(skb, &f, true, f.key.dport, k.sport);
+	if (!ret)
+		ret = rewrite_addr(skb, &f, true, f.key.daddr, k.saddr);
+	if (!ret)
+		ret = dec_ttl(skb);
+	if (!ret)
+		ret = set_macs(skb, cep->mac, cep->host_mac);
+	if (ret < 0)
+		return ret;
+	o->target = cif;
+	o->how = HOW_PEER;
+	return BERTH_PASS_HAIRPIN_REPLY;
+}
+
+/*
+ * An ICMP error from a backend (port unreachable, say) quoting a packet of a
+ * hairpin flow as the backend got it, gateway:port → backend:port: the quoted
+ * packet goes back to what the client sent (client → published address and
+ * port) and the error from the published address to the client, so its stack
+ * matches the error to its socket. A quoted address changed together with
+ * the quoted IP checksum leaves the ICMP checksum as it was; quoted ports
+ * move it.
+ */
+static __always_inline int hairpin_icmp_error(struct __sk_buff *skb, struct hdr_cursor *c,
+					      struct iphdr *iph, struct out *o)
+{
+	__be32 outer_src = iph->saddr, outer_dst = iph->daddr;
+	struct berth_ct_key nk = {}, k;
+	const struct berth_ep *cep;
+	struct berth_nat *nat;
+	struct berth_port *pp;
+	struct berth_ct *ct;
+	struct flow f = {};
+	__u32 inner, inner_l4, icsum, cif;
+	__be16 ports[2];	/* the quoted source and destination ports */
+	struct iphdr in;
+	int ret;
+
+	if (iph->protocol != BERTH_PROTO_ICMP || parse_flow(c, iph, &f) < 0)
+		return NOT_HAIRPIN;
+	if (f.icmp_type != ICMP_DEST_UNREACH && f.icmp_type != ICMP_TIME_EXCEEDED)
+		return NOT_HAIRPIN;
+	inner = f.l4off + ICMP_HDR_LEN;
+	inner_l4 = inner + sizeof(in);
+	icsum = f.l4off + 2;
+	if (bpf_skb_load_bytes(skb, inner, &in, sizeof(in)) ||
+	    bpf_skb_load_bytes(skb, inner_l4, ports, sizeof(ports)))
+		return NOT_HAIRPIN;
+	if (in.version != 4 || in.ihl != 5 ||
+	    (in.protocol != BERTH_PROTO_TCP && in.protocol != BERTH_PROTO_UDP))
+		return NOT_HAIRPIN;
+	/* about a packet the sender itself got from its gateway */
+	if (in.daddr != outer_src || in.saddr != outer_dst)
+		return NOT_HAIRPIN;
+	nk.saddr = in.daddr;
+	nk.daddr = in.saddr;
+	nk.dport = ports[0];
+	nk.proto = in.protocol;
+	nat = bpf_map_lookup_elem(&berth_nat_v1, &nk);
+	if (!nat)
+		return NOT_HAIRPIN;
+	k = nat->ct;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct || !(ct->flags & BERTH_CT_HAIRPIN) || ct->nat_addr != nk.daddr ||
+	    ct->nat_port != nk.dport || ct->backend != nk.saddr)
+		return NOT_HAIRPIN;
+	pp = port_find(k.daddr, k.dport, k.proto);
+	if (!pp || pp->backend_ip != nk.saddr || pp->backend_port != ports[1])
+		return NOT_HAIRPIN;
+	cif = ct->ifindex;
+	cep = bpf_map_lookup_elem(&berth_ep_v2, &cif);
+	if (!cep)
+		return -BERTH_DROP_UNKNOWN_EP;
+
+	/* quoted source gateway:port → client, destination backend:port → published */
+	if (bpf_l3_csum_replace(skb, inner + 10, in.saddr, k.saddr, 4) ||
+	    bpf_skb_store_bytes(skb, inner + 12, &k.saddr, 4, 0) ||
+	    bpf_l3_csum_replace(skb, inner + 10, in.daddr, k.daddr, 4) ||
+	    bpf_skb_store_bytes(skb, inner + 16, &k.daddr, 4, 0) ||
+	    bpf_l4_csum_replace(skb, icsum, ports[0], k.sport, 2) ||
+	    bpf_skb_store_bytes(skb, inner_l4, &k.sport, 2, 0) ||
+	    bpf_l4_csum_replace(skb, icsum, ports[1], k.dport, 2) ||
+	    bpf_skb_store_bytes(skb, inner_l4 + 2, &k.dport, 2, 0))
+		return -BERTH_DROP_REWRITE;
+	/* outer: from the published address to the client (ICMP has no pseudo header) */
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, outer_src, k.daddr, 4) ||
+	    bpf_skb_store_bytes(skb, IP_SADDR_OFF, &k.daddr, 4, 0) ||
+	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, outer_dst, k.saddr, 4) ||
+	    bpf_skb_store_bytes(skb, IP_DADDR_OFF, &k.saddr, 4, 0))
+		return -BERTH_DROP_REWRITE;
+	ret = dec_ttl(skb);
+	if (!ret)
+		ret = set_macs(skb, cep->mac, cep->host_mac);
+	if (ret < 0)
+		return ret;
+	o->target = cif;
+	o->how = HOW_PEER;
+	return BERTH_PASS_ICMP_ERROR;
+}
+
+/* An address of the host: a published port's hairpin flow, or the host stack. */
+static __always_inline int to_host(struct __sk_buff *skb, struct hdr_cursor *c,
+				   struct iphdr *iph, const struct berth_ep *ep,
+				   const struct berth_cfg *cfg, struct out *o)
+{
+	int ret = hairpin_request(skb, c, iph, ep, cfg, o);
+
+	return ret != NOT_HAIRPIN ? ret : BERTH_PASS_STACK;
+}
+
+/*
+ * An endpoint's ICMP error (port unreachable, say) about a packet that came
+ * in through a published port, client → endpoint: the quoted destination and
+ * the error's source go back to the published address and port, so the
+ * client's stack matches it to its socket. Anything else of the kind is no
+ * flow's, and is dropped as before.
+ */
+static __always_inline int published_icmp_error(struct __sk_buff *skb, const struct flow *f,
+						const struct bpf_fib_lookup *fib, long rc,
+						struct out *o)
+{
+	__u32 inner = f->l4off + ICMP_HDR_LEN, inner_l4 = inner + sizeof(struct iphdr);
+	__u32 icsum = f->l4off + 2;
+	struct berth_ct_key k = {};
+	__be32 nat_addr;
+	__be16 nat_port;
+	struct berth_ct *ct;
+	__be16 ports[2];	/* the quoted source and destination ports */
+	struct iphdr in;
+	int ret;
+
+	if (bpf_skb_load_bytes(skb, inner, &in, sizeof(in)) ||
+	    bpf_skb_load_bytes(skb, inner_l4, ports, sizeof(ports)))
+		return -BERTH_DROP_CT_INVALID;
+	if (in.version != 4 || in.ihl != 5 ||
+	    (in.protocol != BERTH_PROTO_TCP && in.protocol != BERTH_PROTO_UDP) ||
+	    in.daddr != f->key.saddr || in.saddr != f->key.daddr)
+		return -BERTH_DROP_CT_INVALID;
+	k.saddr = in.saddr;
+	k.daddr = in.daddr;
+	k.sport = ports[0];
+	k.dport = ports[1];
+	k.proto = in.protocol;
+	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+	if (!ct || !(ct->flags & BERTH_CT_DNAT))
+		return -BERTH_DROP_CT_INVALID;
+	nat_addr = ct->nat_addr;
+	nat_port = ct->nat_port;
+	/* quoted destination endpoint:port → published, with the quoted IP and ICMP checksums */
+	if (bpf_l3_csum_replace(skb, inner + 10, in.daddr, nat_addr, 4) ||
+	    bpf_skb_store_bytes(skb, inner + 16, &nat_addr, 4, 0) ||
+	    bpf_l4_csum_replace(skb, icsum, ports[1], nat_port, 2) ||
+	    bpf_skb_store_bytes(skb, inner_l4 + 2, &nat_port, 2, 0))
+		return -BERTH_DROP_REWRITE;
+	/* outer source: the IP checksum alone (ICMP has no pseudo header) */
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, f->key.saddr, nat_addr, 4) ||
+	    bpf_skb_store_bytes(skb, IP_SADDR_OFF, &nat_addr, 4, 0))
+		return -BERTH_DROP_REWRITE;
+	ret = dec_ttl(skb);
+	if (!ret)
+		ret = out_by_fib(skb, fib, rc, o);
+	return ret < 0 ? ret : BERTH_PASS_ICMP_ERROR;
+}
+
 /*
  * Out through the uplink: masqueraded to its address with a source port of
  * berth's range, the next hop from bpf_fib_lookup. Replies come back through
@@ -238,7 +577,7 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	fib.ifindex = skb->ifindex;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return BERTH_PASS_STACK;	/* an address of the host */
+		return to_host(skb, c, iph, ep, cfg, o);	/* an address of the host */
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		/*
 		 * With DF set, the host's forwarding answers "fragmentation needed"
@@ -262,6 +601,9 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	/* the host's forwarding answers "time exceeded" and drops it: traceroute works */
 	if (iph->ttl <= 1)
 		return BERTH_PASS_HOST_ICMP;
+	if (f.key.proto == BERTH_PROTO_ICMP &&
+	    (f.icmp_type == ICMP_DEST_UNREACH || f.icmp_type == ICMP_TIME_EXCEEDED))
+		return published_icmp_error(skb, &f, &fib, rc, o);
 	if (f.key.proto != BERTH_PROTO_TCP && f.key.proto != BERTH_PROTO_UDP &&
 	    !(f.key.proto == BERTH_PROTO_ICMP && f.icmp_type == ICMP_ECHO))
 		return -BERTH_DROP_CT_INVALID;	/* nothing to translate it by */
@@ -301,7 +643,8 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 	} else {
 		ct_touch(ct, &f, 0);
 	}
-	if (!(ct->flags & BERTH_CT_SNAT))
+	/* a hairpin flow's tuple routed out: the host address it reached is gone */
+	if (!(ct->flags & BERTH_CT_SNAT) || (ct->flags & BERTH_CT_HAIRPIN))
 		return -BERTH_DROP_CT_INVALID;
 	nat_addr = ct->nat_addr;
 	nat_port = ct->nat_port;
@@ -343,8 +686,20 @@ static __always_inline int fwd_gateway(struct __sk_buff *skb, struct hdr_cursor 
 		ret = policy_check(c, iph, ep, cfg, skb->ifindex);
 		return ret < 0 ? ret : BERTH_PASS_STACK;
 	}
-	if ((daddr & net->mask) == net->subnet)
-		return BERTH_PASS_STACK;	/* the gateway, or an address nobody holds */
+	if ((daddr & net->mask) == net->subnet) {
+		if (daddr != net->gateway)
+			return BERTH_PASS_STACK;	/* an address nobody holds */
+		/* a backend's reply (or ICMP error) of a hairpin flow, whatever its network */
+		ret = hairpin_reply(skb, c, iph, o);
+		if (ret == NOT_HAIRPIN)
+			ret = hairpin_icmp_error(skb, c, iph, o);
+		if (ret != NOT_HAIRPIN)
+			return ret;
+		/* an internal network reaches no published port: that is leaving it */
+		if (net->flags & BERTH_NET_INTERNAL)
+			return BERTH_PASS_STACK;
+		return to_host(skb, c, iph, ep, cfg, o);
+	}
 	if (net->flags & BERTH_NET_INTERNAL)
 		return -BERTH_DROP_INTERNAL;
 	dnet = bpf_map_lookup_elem(&berth_subnet_v1, &sk);
@@ -352,7 +707,7 @@ static __always_inline int fwd_gateway(struct __sk_buff *skb, struct hdr_cursor 
 		/* another network: its gateway is an address of the host, the rest is not ours */
 		dn = bpf_map_lookup_elem(&berth_net_v1, dnet);
 		if (dn && daddr == dn->gateway)
-			return BERTH_PASS_STACK;
+			return to_host(skb, c, iph, ep, cfg, o);
 		return -BERTH_DROP_ISOLATION;
 	}
 	return route_out(skb, c, iph, ep, cfg, o);

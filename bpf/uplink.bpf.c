@@ -79,13 +79,15 @@ static __always_inline int reply_nat(struct __sk_buff *skb, struct flow *f, __u3
 
 /*
  * An ICMP error (unreachable, fragmentation needed, time exceeded) quoting a
- * packet of a masqueraded flow: the quoted source and the outer destination
- * go back to the endpoint's, so its stack matches the error to its socket.
+ * packet of a masqueraded flow, or a reply sent out through a published
+ * port: the quoted source and the outer destination go back to the
+ * endpoint's, so its stack matches the error to its socket (path MTU
+ * discovery works for both).
  * Changing the quoted address together with the quoted IP checksum leaves
  * the ICMP checksum as it was; the quoted port moves it.
  */
-static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f, __u32 *ifindex,
-					  __u32 *slot)
+static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
+					  const struct berth_cfg *cfg, __u32 *ifindex, __u32 *slot)
 {
 	__u32 inner = ICMP_INNER_OFF(f->l4off), inner_l4 = inner + 20;
 	struct berth_ct_key nk = {}, k;
@@ -93,7 +95,8 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 	struct berth_nat *nat;
 	struct berth_ct *ct;
 	__be16 ports[4];	/* the quoted L4 header's first 8 bytes */
-	__be16 at_port, from_port, to_port;
+	__be16 from_port, to_port;
+	__be32 to_addr;
 	__u32 port_off;
 
 	if (bpf_skb_load_bytes(skb, inner, &iph, sizeof(iph)) ||
@@ -121,21 +124,53 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 		return HOST_TRAFFIC;
 	}
 	nat = bpf_map_lookup_elem(&berth_nat_v1, &nk);
-	if (!nat)
+	if (nat) {
+		/* about a masqueraded flow: back to the endpoint's address and port */
+		k = nat->ct;
+		ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+		if (!ct || !snat_matches(ct, &nk))
+			return HOST_TRAFFIC;
+		to_addr = k.saddr;
+		from_port = nk.dport;
+		to_port = k.sport;
+	} else if (iph.protocol != BERTH_PROTO_ICMP) {
+		/*
+		 * About a reply through a published port (say, fragmentation needed
+		 * on the way to the client): the quoted source is the published
+		 * address and port; the flow is keyed by the endpoint behind them.
+		 */
+		struct berth_port_key pk = { .addr = iph.saddr, .port = ports[0],
+					     .proto = iph.protocol };
+		struct berth_port *pp = bpf_map_lookup_elem(&berth_port_v1, &pk);
+
+		if (!pp && iph.saddr == cfg->uplink_ip) {
+			pk.addr = 0;
+			pp = bpf_map_lookup_elem(&berth_port_v1, &pk);
+		}
+		if (!pp)
+			return HOST_TRAFFIC;
+		k.saddr = iph.daddr;
+		k.daddr = pp->backend_ip;
+		k.sport = ports[1];
+		k.dport = pp->backend_port;
+		k.proto = iph.protocol;
+		k.pad[0] = k.pad[1] = k.pad[2] = 0;
+		ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
+		if (!ct || !(ct->flags & BERTH_CT_DNAT) || ct->nat_addr != iph.saddr ||
+		    ct->nat_port != ports[0])
+			return HOST_TRAFFIC;
+		to_addr = k.daddr;
+		from_port = ports[0];
+		to_port = k.dport;
+	} else {
 		return HOST_TRAFFIC;
-	k = nat->ct;
-	ct = bpf_map_lookup_elem(&berth_ct_v1, &k);
-	if (!ct || !snat_matches(ct, &nk))
-		return HOST_TRAFFIC;
+	}
 	*ifindex = ct->ifindex;
 	*slot = ct->slot;
-	at_port = nk.dport;
-	from_port = at_port;
-	to_port = k.sport;
 
 	/* quoted source address, with the quoted IP checksum */
-	if (bpf_l3_csum_replace(skb, inner + 10, iph.saddr, k.saddr, 4) ||
-	    bpf_skb_store_bytes(skb, inner + 12, &k.saddr, 4, 0))
+	if (bpf_l3_csum_replace(skb, inner + 10, iph.saddr, to_addr, 4) ||
+	    bpf_skb_store_bytes(skb, inner + 12, &to_addr, 4, 0))
 		return -BERTH_DROP_REWRITE;
 	/* quoted source port (or echo identifier), with the ICMP checksum */
 	if (from_port != to_port &&
@@ -143,8 +178,8 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 	     bpf_skb_store_bytes(skb, port_off, &to_port, 2, 0)))
 		return -BERTH_DROP_REWRITE;
 	/* outer destination: the IP checksum alone (ICMP has no pseudo header) */
-	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, f->key.daddr, k.saddr, 4) ||
-	    bpf_skb_store_bytes(skb, IP_DADDR_OFF, &k.saddr, 4, 0))
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, f->key.daddr, to_addr, 4) ||
+	    bpf_skb_store_bytes(skb, IP_DADDR_OFF, &to_addr, 4, 0))
 		return -BERTH_DROP_REWRITE;
 	return BERTH_PASS_ICMP_ERROR;
 }
@@ -258,7 +293,7 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 		if (f.icmp_type == ICMP_ECHOREPLY)
 			return reply_nat(skb, &f, ifindex, slot);
 		if (f.icmp_type == ICMP_DEST_UNREACH || f.icmp_type == ICMP_TIME_EXCEEDED)
-			return icmp_error_nat(skb, &f, ifindex, slot);
+			return icmp_error_nat(skb, &f, cfg, ifindex, slot);
 		return HOST_TRAFFIC;
 	default:
 		return HOST_TRAFFIC;

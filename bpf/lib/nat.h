@@ -124,7 +124,8 @@ static __always_inline bool snat_reclaim(const struct berth_ct_key *nk, const st
 		return true;	/* freed meanwhile */
 	old = n->ct;
 	ct = bpf_map_lookup_elem(&berth_ct_v1, &old);
-	if (!ct || !(ct->flags & BERTH_CT_SNAT) || ct->nat_port != nk->dport)
+	if (!ct || !(ct->flags & BERTH_CT_SNAT) || ct->nat_port != nk->dport ||
+	    ct->nat_addr != nk->daddr)
 		return false;
 	if (!(old.proto == BERTH_PROTO_TCP &&
 	      (ct->state == BERTH_CT_CLOSE || ct->state == BERTH_CT_TIME_WAIT)) &&
@@ -136,20 +137,14 @@ static __always_inline bool snat_reclaim(const struct berth_ct_key *nk, const st
 }
 
 /*
- * The flow's translation on the uplink: a free source port from the range,
- * claimed by creating its berth_nat_v1 entry. The key includes the remote
- * address and port, so each destination has the whole range.
+ * A free source port of the range for flow @k, claimed by creating its
+ * berth_nat_v1 entry @nk (its dport is set here): @nk is the reply tuple the
+ * port must be unique in.
  */
-static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct berth_cfg *cfg,
-				      __be16 *port)
+static __always_inline int nat_claim(struct berth_ct_key *nk, const struct berth_ct_key *k,
+				     const struct berth_cfg *cfg, __be16 *port)
 {
 	struct berth_nat v = { .ct = *k };
-	struct berth_ct_key nk = {
-		.saddr = k->daddr,
-		.daddr = cfg->uplink_ip,
-		.sport = k->dport,
-		.proto = k->proto,
-	};
 	__u32 span = (__u32)cfg->nat_port_max - cfg->nat_port_min + 1;
 
 	if (cfg->nat_port_max < cfg->nat_port_min || !cfg->nat_port_min)
@@ -159,12 +154,12 @@ static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct
 		__u16 p = cfg->nat_port_min + (__u16)(bpf_get_prandom_u32() % span);
 		long err;
 
-		nk.dport = bpf_htons(p);
-		err = bpf_map_update_elem(&berth_nat_v1, &nk, &v, BPF_NOEXIST);
-		if (err == -EEXIST && snat_reclaim(&nk, cfg))
-			err = bpf_map_update_elem(&berth_nat_v1, &nk, &v, BPF_NOEXIST);
+		nk->dport = bpf_htons(p);
+		err = bpf_map_update_elem(&berth_nat_v1, nk, &v, BPF_NOEXIST);
+		if (err == -EEXIST && snat_reclaim(nk, cfg))
+			err = bpf_map_update_elem(&berth_nat_v1, nk, &v, BPF_NOEXIST);
 		if (!err) {
-			*port = nk.dport;
+			*port = nk->dport;
 			return 0;
 		}
 		if (err != -EEXIST)
@@ -173,13 +168,36 @@ static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct
 	return -BERTH_DROP_NAT_EXHAUSTED;
 }
 
-/* The NAT entry of a masqueraded flow, from its conntrack entry. */
+/*
+ * The flow's translation on the uplink. The key includes the remote address
+ * and port, so each destination has the whole range.
+ */
+static __always_inline int snat_alloc(const struct berth_ct_key *k, const struct berth_cfg *cfg,
+				      __be16 *port)
+{
+	struct berth_ct_key nk = {
+		.saddr = k->daddr,
+		.daddr = cfg->uplink_ip,
+		.sport = k->dport,
+		.proto = k->proto,
+	};
+
+	return nat_claim(&nk, k, cfg, port);
+}
+
+/*
+ * The NAT entry of a masqueraded flow, from its conntrack entry; of a
+ * hairpin flow, its backend's reply tuple with the backend's port zeroed
+ * (the same computation as ctgc.c's ct_nat_key).
+ */
 static __always_inline void snat_key(struct berth_ct_key *nk, const struct berth_ct_key *k,
 				     const struct berth_ct *ct)
 {
-	nk->saddr = k->daddr;
+	bool hp = ct->flags & BERTH_CT_HAIRPIN;
+
+	nk->saddr = hp ? ct->backend : k->daddr;
 	nk->daddr = ct->nat_addr;
-	nk->sport = k->dport;
+	nk->sport = hp ? 0 : k->dport;
 	nk->dport = ct->nat_port;
 	nk->proto = k->proto;
 	nk->pad[0] = nk->pad[1] = nk->pad[2] = 0;

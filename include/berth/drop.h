@@ -17,12 +17,17 @@ enum berth_reason {
 	BERTH_PASS_ARP_STACK = 4,	/* ARP reply to the host's own request */
 	BERTH_PASS_SNAT = 5,		/* masqueraded to the uplink address and routed out */
 	BERTH_PASS_RNAT = 6,		/* reply of a masqueraded flow, translated back into its endpoint */
-	BERTH_PASS_ICMP_ERROR = 7,	/* ICMP error about a masqueraded flow, translated back */
+	BERTH_PASS_ICMP_ERROR = 7,	/* ICMP error about a masqueraded (or hairpin) flow, translated
+					 * back */
 	BERTH_PASS_ROUTED = 8,		/* routed out unchanged: no uplink, so no masquerade */
 	BERTH_PASS_HOST_ICMP = 9,	/* to the host, which answers with an ICMP error and drops it
 					 * (TTL exceeded, fragmentation needed with DF) */
 	BERTH_PASS_DNAT = 10,		/* in through a published port, translated to its endpoint */
 	BERTH_PASS_DNAT_REPLY = 11,	/* a reply through a published port, translated back out */
+	BERTH_PASS_HAIRPIN = 12,	/* an endpoint to a published port through a host address:
+					 * translated to the backend, from its gateway, into it */
+	BERTH_PASS_HAIRPIN_REPLY = 13,	/* the backend's reply of a hairpin flow, translated back
+					 * into the client */
 
 	/* dropped */
 	BERTH_DROP_SHORT = 64,		/* frame shorter than its headers */
@@ -70,6 +75,8 @@ static inline const char *berth_reason_name(unsigned int r)
 	case BERTH_PASS_HOST_ICMP: return "to_host_icmp_error";
 	case BERTH_PASS_DNAT: return "published_in";
 	case BERTH_PASS_DNAT_REPLY: return "published_reply";
+	case BERTH_PASS_HAIRPIN: return "hairpin";
+	case BERTH_PASS_HAIRPIN_REPLY: return "hairpin_reply";
 	case BERTH_DROP_SHORT: return "drop_short";
 	case BERTH_DROP_MALFORMED: return "drop_malformed";
 	case BERTH_DROP_UNKNOWN_EP: return "drop_unknown_endpoint";

@@ -169,6 +169,13 @@ BERTH_STATIC_ASSERT(sizeof(struct berth_ct_key) == 16, "berth_ct_key size");
 #define BERTH_CT_RST_REPLY	(1u << 5)	/* the last RST came from the reply direction */
 #define BERTH_CT_DNAT		(1u << 6)	/* in through a published port: nat_addr:nat_port is
 						 * what the client reached, the replies' source */
+/*
+ * With BERTH_CT_SNAT: an endpoint to a published port through a host address
+ * (key: as the client sent it, daddr:dport the published address); nat_addr
+ * is the backend network's gateway, backend the backend's address; its NAT
+ * entry: berth_nat_v1's comment.
+ */
+#define BERTH_CT_HAIRPIN	(1u << 7)
 
 struct berth_ct {
 	__u64 last_seen;	/* bpf_ktime_get_boot_ns() of the last packet */
@@ -180,14 +187,19 @@ struct berth_ct {
 	__be16 nat_port;	/* BERTH_CT_SNAT: the source port (or echo id) on the wire */
 	__u8 state;		/* enum berth_ct_state (include/berth/ct.h) */
 	__u8 flags;		/* BERTH_CT_* */
-	__u32 pad;		/* zero */
+	__be32 backend;		/* network order: BERTH_CT_HAIRPIN: the backend's address;
+				 * otherwise zero (was padding) */
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_ct) == 40, "berth_ct size");
 
 /*
  * berth_nat_v1 (hash): a masqueraded flow's reply tuple as it arrives on the
  * uplink (remote → nat_addr:nat_port) → the flow's conntrack key. Created and
- * removed with its flow.
+ * removed with its flow. A hairpin flow's (BERTH_CT_HAIRPIN) is its backend's
+ * reply tuple with the backend's port zeroed (backend:0 → gateway:nat_port):
+ * a port is claimed per (backend address, gateway), whichever published port
+ * and backend port the flow went through, so two flows can never meet on one
+ * tuple at the backend.
  */
 struct berth_nat {
 	struct berth_ct_key ct;	/* the flow in berth_ct_v1 */

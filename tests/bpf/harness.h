@@ -173,13 +173,16 @@ struct tuple {
  * .ct of a snat row: the port the packet out carries. A BERTH_CT_DNAT flow
  * (in through a published port) has no NAT entry; its nat_addr is the host
  * address the client reached (zero here: the uplink's), nat_port the port.
+ * A BERTH_CT_HAIRPIN flow (with SNAT) is keyed as its client sent it; its
+ * nat_addr is the backend's gateway, its NAT entry backend:0 → gateway:nat_port.
  */
 struct flow_state {
 	struct tuple key;	/* proto 0: none */
 	uint8_t state, flags;
 	uint16_t nat_port;
-	uint8_t nat_addr[4];	/* BERTH_CT_DNAT; zero: the uplink's */
+	uint8_t nat_addr[4];	/* BERTH_CT_DNAT (zero: the uplink's); HAIRPIN: the gateway */
 	uint32_t ifindex, slot, rev;
+	uint8_t backend[4];	/* BERTH_CT_HAIRPIN: the backend's address */
 };
 
 enum prog { PROG_ENDPOINT, PROG_UPLINK };
@@ -666,6 +669,17 @@ static inline void nat_key_of(struct berth_ct_key *nk, const struct berth_ct_key
 	nk->proto = k->proto;
 }
 
+/* The NAT entry a hairpin flow's replies are found by: backend:0 → gateway:nat_port. */
+static inline void hairpin_nat_key_of(struct berth_ct_key *nk, const struct berth_ct *v,
+				      uint8_t proto)
+{
+	memset(nk, 0, sizeof(*nk));
+	nk->saddr = v->backend;
+	nk->daddr = v->nat_addr;
+	nk->dport = v->nat_port;
+	nk->proto = proto;
+}
+
 static inline void flow_write(const struct flow_state *fs)
 {
 	static const uint8_t uplink[4] = { IP_UPLINK };
@@ -679,11 +693,19 @@ static inline void flow_write(const struct flow_state *fs)
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	v.created = v.last_seen = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	ct_key_of(&k, &fs->key);
-	if (fs->flags & BERTH_CT_DNAT) {
+	if (fs->flags & BERTH_CT_HAIRPIN) {
+		v.nat_addr = be32_of(fs->nat_addr);
+		v.nat_port = htobe16(fs->nat_port);
+		v.backend = be32_of(fs->backend);
+		hairpin_nat_key_of(&nk, &v, k.proto);
+		nat.ct = k;
+		assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_nat_v1), &nk, &nat,
+						     BPF_NOEXIST), 0);
+	} else if (fs->flags & BERTH_CT_DNAT) {
 		v.nat_addr = be32_of(fs->nat_addr) ?: be32_of(uplink);
 		v.nat_port = htobe16(fs->nat_port);
 	}
-	if (fs->flags & BERTH_CT_SNAT) {
+	if ((fs->flags & BERTH_CT_SNAT) && !(fs->flags & BERTH_CT_HAIRPIN)) {
 		v.nat_addr = be32_of(uplink);
 		v.nat_port = htobe16(fs->nat_port);
 		nat_key_of(&nk, &k, fs->nat_port);
@@ -975,6 +997,26 @@ static inline void check_flows(const struct row *r, uint16_t port_out)
 		assert_int_equal(be16toh(v.nat_port), w->nat_port);
 		return;
 	}
+	if (w->flags & BERTH_CT_HAIRPIN) {
+		/* from the backend's gateway, a port of the range; found by backend:0 → there */
+		nat_port = w->nat_port ? w->nat_port : port_out;
+		if (v.nat_addr != be32_of(w->nat_addr) || be16toh(v.nat_port) != nat_port ||
+		    v.backend != be32_of(w->backend))
+			print_ct("conntrack entry", &v);
+		assert_int_equal(v.nat_addr, be32_of(w->nat_addr));
+		assert_int_equal(v.backend, be32_of(w->backend));
+		assert_int_equal(be16toh(v.nat_port), nat_port);
+		assert_in_range(nat_port, NAT_PORT_MIN, NAT_PORT_MAX);
+		hairpin_nat_key_of(&nk, &v, k.proto);
+		if (bpf_map_lookup_elem(map_fd(skel->maps.berth_nat_v1), &nk, &nat)) {
+			print_message("    no NAT entry for the row's hairpin flow (port %u)\n",
+				      nat_port);
+			fail();
+		}
+		assert_memory_equal(&nat.ct, &k, sizeof(k));
+		return;
+	}
+	assert_int_equal(v.backend, 0);
 	if (!(w->flags & BERTH_CT_SNAT)) {
 		assert_int_equal(v.nat_addr, 0);
 		assert_int_equal(v.nat_port, 0);
@@ -1132,6 +1174,7 @@ static inline int harness_fixture(void)
 {
 	static const uint8_t up_mac[6] = { MAC_UPLINK }, nh_mac[6] = { MAC_NEXTHOP };
 	static const uint8_t up_ip[4] = { IP_UPLINK }, nh_ip[4] = { IP_NEXTHOP };
+	static const uint8_t up_ip2[4] = { IP_UPLINK2 };
 	int err;
 
 	if (system("ip -V >/dev/null 2>&1"))
@@ -1143,6 +1186,8 @@ static inline int harness_fixture(void)
 	       IFX_UPLINK, MACA(up_mac), IFX_UPLINK + 1) ||
 	    sh("ip link set up0 up && ip link set up0p up") ||
 	    sh("ip addr add " IPF "/24 dev up0", IPA(up_ip)) ||
+	    /* another address of the host: hairpin rows reach published ports at it */
+	    sh("ip addr add " IPF "/32 dev up0", IPA(up_ip2)) ||
 	    sh("ip neigh replace " IPF " lladdr " MACF " dev up0 nud permanent", IPA(nh_ip),
 	       MACA(nh_mac)) ||
 	    sh("ip route add 93.184.216.0/24 via " IPF, IPA(nh_ip)) ||
@@ -1156,6 +1201,12 @@ static inline int harness_fixture(void)
 	err = write_file("/proc/sys/net/ipv4/conf/lo/forwarding", "1");
 	if (err) {
 		fprintf(stderr, "fixture: forwarding on lo: %s\n", strerror(-err));
+		return 1;
+	}
+	/* D's rows that bpf_fib_lookup routes (hairpin), as on every host-side veth */
+	err = write_file("/proc/sys/net/ipv4/conf/d0/forwarding", "1");
+	if (err) {
+		fprintf(stderr, "fixture: forwarding on d0: %s\n", strerror(-err));
 		return 1;
 	}
 	return 0;

@@ -709,6 +709,70 @@ static void test_flush_ports(void **state)
 	assert_int_equal(count(m.nat_fd), 0);
 }
 
+#define GW1	 0x0a000101 /* 10.0.1.1: the backend network's gateway */
+
+/*
+ * A hairpin flow (EP1 to a port published at @host:@port, whose backend is
+ * EP2): keyed as EP1 sent it, its NAT entry EP2:0 → gateway:@nat_port, as
+ * bpf/endpoint.bpf.c's hairpin_request makes them.
+ */
+static struct berth_ct_key hairpin_put(uint8_t proto, uint16_t sport, uint32_t host,
+				       uint16_t port, uint16_t nat_port, uint8_t state,
+				       uint64_t last_seen, struct berth_ct_key *nk)
+{
+	struct berth_ct_key k = key(proto, EP1, host, sport, port);
+	struct berth_ct v = flow(state, BERTH_CT_SNAT | BERTH_CT_HAIRPIN, last_seen, IF1);
+
+	v.nat_addr = htonl(GW1);
+	v.nat_port = htons(nat_port);
+	v.backend = htonl(EP2);
+	*nk = key(proto, EP2, GW1, 0, nat_port);
+	nat_put(nk, &k);
+	ct_put(&k, &v);
+	return k;
+}
+
+/* Hairpin flows: expiry, a removed port's flush and an interface's take their NAT entries. */
+static void test_hairpin(void **state)
+{
+	struct berth_ct_key live, old, udp, nk_live, nk_old, nk_udp;
+	struct ct_gc_state gs = { 0 };
+	struct ct_gc_stats st;
+
+	(void)state;
+	live = hairpin_put(BERTH_PROTO_TCP, 40001, UPLINK, 8080, 61001, BERTH_CT_ESTABLISHED,
+			   AGO(10), &nk_live);
+	old = hairpin_put(BERTH_PROTO_TCP, 40002, UPLINK, 8080, 61002, BERTH_CT_CLOSE,
+			  AGO(3600), &nk_old);
+	udp = hairpin_put(BERTH_PROTO_UDP, 40003, GW1, 6060, 61003, BERTH_CT_NONE, AGO(1),
+			  &nk_udp);
+
+	/* expiry: the closed one and its NAT entry, nothing orphaned */
+	assert_int_equal(ct_gc(&m, &gs, NOW, &st), 0);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.nat, 1);
+	assert_int_equal(st.orphans + st.pending, 0);
+	assert_false(has(m.ct_fd, &old));
+	assert_false(has(m.nat_fd, &nk_old));
+	assert_true(has(m.ct_fd, &live) && has(m.nat_fd, &nk_live));
+	assert_true(has(m.ct_fd, &udp) && has(m.nat_fd, &nk_udp));
+	ct_gc_state_free(&gs);
+
+	/* 8080/tcp removed: found by the key's address and port, not by nat_addr:nat_port */
+	assert_int_equal(ct_flush_ports(&m, (struct berth_port_key[]){ pkey(GW1, 61001,
+									     BERTH_PROTO_TCP) }, 1), 0);
+	assert_int_equal(ct_flush_ports(&m, (struct berth_port_key[]){ pkey(0, 8080,
+									     BERTH_PROTO_TCP) }, 1), 1);
+	assert_false(has(m.ct_fd, &live));
+	assert_false(has(m.nat_fd, &nk_live));
+	assert_true(has(m.ct_fd, &udp) && has(m.nat_fd, &nk_udp));
+
+	/* the client's interface goes: its hairpin flow with it */
+	assert_int_equal(ct_flush_ifindex(&m, IF1), 1);
+	assert_int_equal(count(m.ct_fd), 0);
+	assert_int_equal(count(m.nat_fd), 0);
+}
+
 static void test_flush_all(void **state)
 {
 	struct berth_ct_key orphan = key(BERTH_PROTO_UDP, REMOTE, UPLINK, 53, 64000);
@@ -829,6 +893,7 @@ int main(void)
 		BOTH(test_flush_ifindexes),
 		BOTH(test_flush_ifindexes_many),
 		BOTH(test_flush_ports),
+		BOTH(test_hairpin),
 		BOTH(test_flush_all),
 		BOTH(test_wrong_layout),
 		BOTH(test_open_pinned),

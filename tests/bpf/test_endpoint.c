@@ -24,6 +24,11 @@
  *   uplink's program (PRE_UP) opens a BERTH_CT_DNAT flow into A; A's replies
  *   leave from the address and port the client reached, routed out of the
  *   uplink (published_reply).
+ *
+ *   hairpin: A (or D) to a published port through an address of the host
+ *   (uplink, 192.0.2.2, a gateway) goes to the backend from its gateway
+ *   10.0.1.1 with a port of the NAT range, into the backend; the backend's
+ *   reply to 10.0.1.1 goes back into the client from the published address.
  */
 #include "harness.h"
 
@@ -60,6 +65,23 @@
 	.ct_n = 1,                                                                                \
 	.ct = { .key = TUPLE(TCP_P, IP_OUT, IP_A, 50000, 80), .state = (st), .flags = (fl),       \
 		.nat_port = 8080 }
+
+/* Hairpin: B publishes "8080:80" and "6060:6060/udp" on every address */
+#define PUB_B_8080 PUBLISH(TCP_P, IP_ZERO, 8080, IP_B, 80, IFX_B, SLOT_B)
+#define PUB_B_6060 PUBLISH(UDP_P, IP_ZERO, 6060, IP_B, 6060, IFX_B, SLOT_B)
+#define HP	   (BERTH_CT_SNAT | BERTH_CT_HAIRPIN)
+#define TO_B	   ETH(MAC_B, MAC_HOST, ETHERTYPE_IP)
+#define FROM_B_TO_GW ETH(MAC_HOST, MAC_B, ETHERTYPE_IP)
+#define HAIRPINNED .slot = SLOT_A, .reason = BERTH_PASS_HAIRPIN
+/* A's SYN 10.0.1.2:40000 → uplink:8080, as a packet before the row's */
+#define PRE_HP_A_SYN                                                                              \
+	PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK),        \
+	    TCP(40000, 8080, SYN))
+/* A's hairpin flow to uplink:8080 after the row (CFG_ONE_PORT), in @st with @fl */
+#define CT_HP_A_8080(st, fl)                                                                      \
+	.ct_n = 1, .nat_n = 1,                                                                    \
+	.ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8080), .state = (st), .flags = (fl),  \
+		.nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 }, .backend = { IP_B } }
 
 /* the outside client's datagram to uplink:6060 (PUB_6060), in */
 #define PRE_OUT_UDP_6060                                                                          \
@@ -622,6 +644,24 @@ static const struct row rows[] = {
 	  REDIRECT_EGRESS(IFX_UPLINK), PUBLISHED_REPLY, .ct_n = 1,
 	  .ct = { .key = TUPLE(UDP_P, IP_OUT, IP_A, 50001, 6060), .flags = DNAT_SEEN,
 		  .nat_port = 6060 } },
+	{ "published: A's port unreachable to the client of uplink:6060: from uplink, quoting "
+	  "client → uplink:6060, the three checksums right",
+	  .cfg = CFG_UPLINK, PORTS(PUB_6060), PRES(PRE_OUT_UDP_6060),
+	  PKT(FROM_A_TO_GW, IP4(56, 0, 64, ICMP_P, IP_A, IP_OUT), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_OUT, IP_A), BE16(50001), BE16(6060), BE16(12), BE16(0xbeef)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_NEXTHOP, IP4(56, 0, 63, ICMP_P, IP_UPLINK, IP_OUT), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_OUT, IP_UPLINK), BE16(50001), BE16(6060), BE16(12),
+	      BE16(0xbeef)),
+	  REDIRECT_EGRESS(IFX_UPLINK), .slot = SLOT_A, .reason = BERTH_PASS_ICMP_ERROR, .ct_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_OUT, IP_A, 50001, 6060), .flags = BERTH_CT_DNAT,
+		  .nat_port = 6060 } },
+	{ "published: A's port unreachable quoting a datagram of no flow: CT_INVALID",
+	  .cfg = CFG_UPLINK, PORTS(PUB_6060),
+	  PKT(FROM_A_TO_GW, IP4(56, 0, 64, ICMP_P, IP_A, IP_OUT), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_OUT, IP_A), BE16(50001), BE16(6060), BE16(12), BE16(0xbeef)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_INVALID) },
 	{ "published reply: udp without a checksum: from uplink:6060, the checksum stays 0",
 	  .cfg = CFG_UPLINK, PORTS(PUB_6060), PRES(PRE_OUT_UDP_6060),
 	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_OUT), UDP(6060, 50001, 12), PAYLOAD4),
@@ -691,6 +731,261 @@ static const struct row rows[] = {
 	  REDIRECT_EGRESS(IFX_UPLINK), SNATTED, .ct_n = 2, .nat_n = 1,
 	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_OUT, 81, 50000), .state = BERTH_CT_SYN_SENT,
 		  .flags = BERTH_CT_SNAT } },
+
+	/*
+	 * Hairpin: endpoints to published ports through the host's addresses. With
+	 * CFG_ONE_PORT the gateway's source port is NAT_PORT_MIN (61000), so that
+	 * the backend's replies can be written down.
+	 */
+	{ "hairpin: A's SYN to uplink:8080 (B's \"8080:80\"): to B:80 from the gateway:61000, "
+	  "checksums right, into B; tracked as A sent it, NAT entry B:0 → gateway:61000",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(NAT_PORT_MIN, 80, SYN)),
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, CT_HP_A_8080(BERTH_CT_SYN_SENT, HP) },
+	{ "hairpin: A's SYN to uplink:8080, a port of the whole range: any of it, the flow "
+	  "holds it",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(0, 80, SYN)), .out_any_port = true,
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8080), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin reply: B's SYN-ACK to gateway:61000: from uplink:8080 to A:40000, checksums "
+	  "right, into A; counted on B's slot, the flow SYN_RECV",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080), PRES(PRE_HP_A_SYN),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(40, 0, 64, TCP_P, IP_B, IP_GW1), TCP(80, NAT_PORT_MIN, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_A, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_A), TCP(8080, 40000, SYNACK)),
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_B, .reason = BERTH_PASS_HAIRPIN_REPLY,
+	  CT_HP_A_8080(BERTH_CT_SYN_RECV, HP | BERTH_CT_SEEN_REPLY) },
+	{ "hairpin: A's ACK after the handshake: the same translation, ESTABLISHED, no second "
+	  "flow or NAT entry",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080),
+	  PRES(PRE_HP_A_SYN,
+	       PRE(IFX_B, TC_ACT_REDIRECT, FROM_B_TO_GW, IP4(40, 0, 64, TCP_P, IP_B, IP_GW1),
+		   TCP(80, NAT_PORT_MIN, SYNACK))),
+	  PKT(FROM_A_TO_GW, IP4(44, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, ACK),
+	      PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(44, 0, 63, TCP_P, IP_GW1, IP_B), TCP(NAT_PORT_MIN, 80, ACK), PAYLOAD4),
+	  REDIRECT_PEER(IFX_B), HAIRPINNED,
+	  CT_HP_A_8080(BERTH_CT_ESTABLISHED, HP | BERTH_CT_SEEN_REPLY) },
+	{ "hairpin: A to its own published port (\"8081:80\" → A:80) through the uplink: to A:80 "
+	  "from the gateway, back into A",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT,
+	  PORTS(PUBLISH(TCP_P, IP_ZERO, 8081, IP_A, 80, IFX_A, SLOT_A)),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8081, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_A, IP4(40, 0, 63, TCP_P, IP_GW1, IP_A), TCP(NAT_PORT_MIN, 80, SYN)),
+	  REDIRECT_PEER(IFX_A), HAIRPINNED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8081), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 },
+		  .backend = { IP_A } } },
+	{ "hairpin reply, own port: A's SYN-ACK from A:80 to the gateway: from uplink:8081 to "
+	  "A:40000, into A",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT,
+	  PORTS(PUBLISH(TCP_P, IP_ZERO, 8081, IP_A, 80, IFX_A, SLOT_A)),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK),
+		   TCP(40000, 8081, SYN))),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_GW1), TCP(80, NAT_PORT_MIN, SYNACK)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_A, IP4(40, 0, 63, TCP_P, IP_UPLINK, IP_A), TCP(8081, 40000, SYNACK)),
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_A, .reason = BERTH_PASS_HAIRPIN_REPLY, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8081), .state = BERTH_CT_SYN_RECV,
+		  .flags = HP | BERTH_CT_SEEN_REPLY, .nat_port = NAT_PORT_MIN,
+		  .nat_addr = { IP_GW1 }, .backend = { IP_A } } },
+	{ "hairpin: A's SYN to 192.0.2.2:8080 (another host address, port on every address): "
+	  "to B:80",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK2), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(NAT_PORT_MIN, 80, SYN)),
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK2, 40000, 8080), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 },
+		  .backend = { IP_B } } },
+	{ "hairpin: A's SYN to its gateway 10.0.1.1:8080: to B:80",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_GW1), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(NAT_PORT_MIN, 80, SYN)),
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_GW1, 40000, 8080), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 },
+		  .backend = { IP_B } } },
+	{ "hairpin: a port bound to 192.0.2.2 alone, reached at the uplink's address: to the host "
+	  "untranslated, nothing tracked",
+	  .cfg = CFG_UPLINK, PORTS(PUBLISH(TCP_P, IP_UPLINK2, 8080, IP_B, 80, IFX_B, SLOT_B)),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "hairpin: A's datagram to 127.0.0.1:8080 by the gateway MAC: never the host's loopback, "
+	  "untranslated",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080, PUBLISH(TCP_P, IP_LOOP, 8080, IP_B, 80, IFX_B,
+						       SLOT_B)),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_LOOP), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "hairpin: udp with a checksum to uplink:6060 (B's \"6060:6060/udp\"): to B:6060 from "
+	  "the gateway, checksum right",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_6060),
+	  PKT(FROM_A_TO_GW, IP4(32, 0, 64, UDP_P, IP_A, IP_UPLINK), UDP(40001, 6060, 12),
+	      PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(32, 0, 63, UDP_P, IP_GW1, IP_B), UDP(NAT_PORT_MIN, 6060, 12), PAYLOAD4),
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, .ct_n = 1, .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_UPLINK, 40001, 6060), .flags = HP,
+		  .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin reply: udp without a checksum from B:6060: from uplink:6060 to A, checksum "
+	  "stays 0",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_6060),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW,
+		   IP4(32, 0, 64, UDP_P, IP_A, IP_UPLINK), UDP(40001, 6060, 12), PAYLOAD4)),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(32, 0, 64, UDP_P, IP_B, IP_GW1), UDP(6060, NAT_PORT_MIN, 12),
+	      PAYLOAD4),
+	  .csum = CSUM_IP,
+	  OUT(TO_A, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_A), UDP(6060, 40001, 12), PAYLOAD4),
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_B, .reason = BERTH_PASS_HAIRPIN_REPLY, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_UPLINK, 40001, 6060),
+		  .flags = HP | BERTH_CT_SEEN_REPLY, .nat_port = NAT_PORT_MIN,
+		  .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin reply: udp with a checksum from B:6060: checksum right",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_6060),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW,
+		   IP4(32, 0, 64, UDP_P, IP_A, IP_UPLINK), UDP(40001, 6060, 12), PAYLOAD4)),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(32, 0, 64, UDP_P, IP_B, IP_GW1), UDP(6060, NAT_PORT_MIN, 12),
+	      PAYLOAD4),
+	  .csum = CSUM_ALL,
+	  OUT(TO_A, IP4(32, 0, 63, UDP_P, IP_UPLINK, IP_A), UDP(6060, 40001, 12), PAYLOAD4),
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_B, .reason = BERTH_PASS_HAIRPIN_REPLY, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_UPLINK, 40001, 6060),
+		  .flags = HP | BERTH_CT_SEEN_REPLY, .nat_port = NAT_PORT_MIN,
+		  .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin icmp error: B's port unreachable about A's datagram: to A from uplink, quoted "
+	  "A:40001 → uplink:6060, the three checksums right",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_6060),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW,
+		   IP4(32, 0, 64, UDP_P, IP_A, IP_UPLINK), UDP(40001, 6060, 12), PAYLOAD4)),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(56, 0, 64, ICMP_P, IP_B, IP_GW1), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_GW1, IP_B), BE16(NAT_PORT_MIN), BE16(6060), BE16(12),
+	      BE16(0xbeef)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_A, IP4(56, 0, 63, ICMP_P, IP_UPLINK, IP_A), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_A, IP_UPLINK), BE16(40001), BE16(6060), BE16(12),
+	      BE16(0xbeef)),
+	  REDIRECT_PEER(IFX_A), .slot = SLOT_B, .reason = BERTH_PASS_ICMP_ERROR, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_UPLINK, 40001, 6060), .flags = HP,
+		  .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin icmp error quoting another port of B: not the flow's, to the host untouched",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_6060),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW,
+		   IP4(32, 0, 64, UDP_P, IP_A, IP_UPLINK), UDP(40001, 6060, 12), PAYLOAD4)),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(56, 0, 64, ICMP_P, IP_B, IP_GW1), ICMP_ERR_HDR(3, 3, 0),
+	      IP4(32, 0, 63, UDP_P, IP_GW1, IP_B), BE16(NAT_PORT_MIN), BE16(6061), BE16(12),
+	      BE16(0xbeef)),
+	  .csum = CSUM_ALL,
+	  .verdict = TC_ACT_OK, .slot = SLOT_B, .reason = BERTH_PASS_STACK, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(UDP_P, IP_A, IP_UPLINK, 40001, 6060), .flags = HP,
+		  .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin reply from another port of B (81) to the gateway:61000: not the flow's, to the "
+	  "host untranslated",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080), PRES(PRE_HP_A_SYN),
+	  .ifindex = IFX_B,
+	  PKT(FROM_B_TO_GW, IP4(40, 0, 64, TCP_P, IP_B, IP_GW1), TCP(81, NAT_PORT_MIN, SYNACK)),
+	  .csum = CSUM_ALL,
+	  .verdict = TC_ACT_OK, .slot = SLOT_B, .reason = BERTH_PASS_STACK,
+	  CT_HP_A_8080(BERTH_CT_SYN_SENT, HP) },
+	{ "hairpin: D's SYN from the same port 40000 as A's flow: its own port of the range, two "
+	  "flows, two NAT entries",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK),
+		   TCP(40000, 8080, SYN))),
+	  .ifindex = IFX_D,
+	  PKT(ETH(MAC_HOST, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_UPLINK),
+	      TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(0, 80, SYN)), .out_any_port = true,
+	  REDIRECT_PEER(IFX_B), .slot = SLOT_D, .reason = BERTH_PASS_HAIRPIN, .ct_n = 2,
+	  .nat_n = 2,
+	  .ct = { .key = TUPLE(TCP_P, IP_D, IP_UPLINK, 40000, 8080), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_addr = { IP_GW1 }, .backend = { IP_B }, .ifindex = IFX_D,
+		  .slot = SLOT_D } },
+	{ "hairpin: two published ports of B:80 (8080, 8082), A from one port to both: two "
+	  "ports of the gateway, never one tuple at B",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080, PUBLISH(TCP_P, IP_ZERO, 8082, IP_B, 80, IFX_B,
+						      SLOT_B)),
+	  PRES(PRE(IFX_A, TC_ACT_REDIRECT, FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK),
+		   TCP(40000, 8080, SYN))),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8082, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(0, 80, SYN)), .out_any_port = true,
+	  REDIRECT_PEER(IFX_B), HAIRPINNED, .ct_n = 2, .nat_n = 2,
+	  .ct = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8082), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_addr = { IP_GW1 }, .backend = { IP_B } } },
+	{ "hairpin: the range's one port held by A's flow to B: D's SYN is NAT_EXHAUSTED, "
+	  "nothing sent, A's flow untouched",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080), PRES(PRE_HP_A_SYN),
+	  .ifindex = IFX_D,
+	  PKT(ETH(MAC_HOST, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_UPLINK),
+	      TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP_ON(SLOT_D, BERTH_DROP_NAT_EXHAUSTED), CT_HP_A_8080(BERTH_CT_SYN_SENT, HP) },
+	{ "hairpin: the range's one port held by A's flow closed by a RST: taken back for D, "
+	  "A's flow gone",
+	  .cfg = CFG_UPLINK | CFG_ONE_PORT, PORTS(PUB_B_8080),
+	  .flow = { .key = TUPLE(TCP_P, IP_A, IP_UPLINK, 40000, 8080), .state = BERTH_CT_CLOSE,
+		    .flags = HP, .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 },
+		    .backend = { IP_B } },
+	  .ifindex = IFX_D,
+	  PKT(ETH(MAC_HOST, MAC_D, ETHERTYPE_IP), IP4(40, 0, 64, TCP_P, IP_D, IP_UPLINK),
+	      TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  OUT(TO_B, IP4(40, 0, 63, TCP_P, IP_GW1, IP_B), TCP(NAT_PORT_MIN, 80, SYN)),
+	  REDIRECT_PEER(IFX_B), .slot = SLOT_D, .reason = BERTH_PASS_HAIRPIN, .ct_n = 1,
+	  .nat_n = 1,
+	  .ct = { .key = TUPLE(TCP_P, IP_D, IP_UPLINK, 40000, 8080), .state = BERTH_CT_SYN_SENT,
+		  .flags = HP, .nat_port = NAT_PORT_MIN, .nat_addr = { IP_GW1 },
+		  .backend = { IP_B }, .ifindex = IFX_D, .slot = SLOT_D } },
+	{ "hairpin: A's stray RST to uplink:8080, no flow: CT_INVALID, nothing tracked",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, RST)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_CT_INVALID) },
+	{ "hairpin: from an internal network (A on net 2) to uplink:8080: INTERNAL",
+	  .topo = TOPO_INTERNAL, .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A2, IP_UPLINK), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  DROP(BERTH_DROP_INTERNAL) },
+	{ "hairpin: from an internal network to its gateway 10.0.2.1:8080: the host's, "
+	  "untranslated",
+	  .topo = TOPO_INTERNAL, .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, 0, 64, TCP_P, IP_A2, IP_GW2), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "hairpin: A's SYN fragment to uplink:8080: the host's (which refuses it), untranslated",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(40, IP_MF_BIT, 64, TCP_P, IP_A, IP_UPLINK), TCP(40000, 8080, SYN)),
+	  .csum = CSUM_ALL,
+	  PASS(BERTH_PASS_STACK) },
+	{ "hairpin: A's truncated TCP header to uplink:8080: the host's, untranslated",
+	  .cfg = CFG_UPLINK, PORTS(PUB_B_8080),
+	  PKT(FROM_A_TO_GW, IP4(30, 0, 64, TCP_P, IP_A, IP_UPLINK), BE16(40000), BE16(8080),
+	      0, 0, 0, 0, 0, 0),
+	  .csum = CSUM_IP,
+	  PASS(BERTH_PASS_STACK) },
 
 	/* Policy between endpoints of one network (TOPO_POLICY: A api, B web, D db guarded) */
 	{ "policy: api → db tcp 5432 (a rule's port): forwarded, tracked SYN_SENT under rev 5",

@@ -8,7 +8,9 @@
 # TCP SYN built by hand addressed to 127.0.0.1 and the uplink's MAC (it is dropped and
 # counted as drop_wire_to_loopback). The server sees the outside client's own address. A UDP
 # port moved to another service sends the next datagram of the same flow to the new
-# endpoint. The host's own server on another port of the uplink is left alone.
+# endpoint. The host's own server on another port of the uplink is left alone. Hairpin: an
+# endpoint reaches a sibling's published port (and its own) through the uplink's address and
+# its gateway's; the server logs the gateway's address, as the flow is source-translated.
 #
 #   berth-t-PID-out (outside)              berth-t-PID-h (host namespace of the instance)
 #   +-------------------------------+      +------------------------------------------+
@@ -350,6 +352,60 @@ test_host_server() {
 	expect_eq "web's page on uplink:8080 all the same" "$out" "berth-published-$$"
 }
 
+# hairpin_curl PROJECT SERVICE URL: curl from inside an endpoint, 5 s at most.
+hairpin_curl() { bh -p "$1" exec "$2" -- curl -sS -m 5 "$3"; }
+
+# Hairpin: other reaches web's "8080:80" through the uplink's address and through its own
+# gateway; web reaches its own port the same way. web's server logs the gateway's address
+# (the flow is source-translated, so the replies come back through berth), never other's
+# own; UDP through "6060:6060/udp" too. Counted as hairpin and hairpin_reply.
+test_hairpin() {
+	local p=t$$-hp gw other before after out
+
+	up_published "$p"
+	gw=$(gateway_of "$p")
+	other=$(ep_ip "$p" other)
+	before=$(counted "$p" hairpin)
+	out=$(hairpin_curl "$p" other "http://$UPLINK_ADDR:8080/?from=sibling") || true
+	expect_eq "web's page from other through uplink:8080" "$out" "berth-published-$$"
+	out=$(hairpin_curl "$p" other "http://$gw:8080/?from=gateway") || true
+	expect_eq "web's page from other through its gateway $gw:8080" "$out" \
+		"berth-published-$$"
+	out=$(hairpin_curl "$p" web "http://$UPLINK_ADDR:8080/?from=self") || true
+	expect_eq "web's own page through uplink:8080, from web" "$out" "berth-published-$$"
+	out=$(bh -p "$p" exec other -- "$PY" "$NETTOOL" udp-ask "$UPLINK_ADDR" 6060) || true
+	expect_eq "the echo of other's datagram through uplink:6060/udp" "$out" ask
+	echo "web's log:"
+	sed 's/^/  /' "$TMP/$p-http.log"
+	echo "web's echo log: $(grep -v '^ready$' "$TMP/$p-echo.log" | tr '\n' ';')"
+	expect "the sibling's request logged from the gateway $gw" \
+		grep -qE "^$gw - .*GET /\?from=sibling " "$TMP/$p-http.log"
+	expect "the request to the gateway's address logged from the gateway $gw" \
+		grep -qE "^$gw - .*GET /\?from=gateway " "$TMP/$p-http.log"
+	expect "web's own request logged from the gateway $gw" \
+		grep -qE "^$gw - .*GET /\?from=self " "$TMP/$p-http.log"
+	expect_fail "other's own address $other logged" grep -q "^$other " "$TMP/$p-http.log"
+	expect "other's datagram logged from the gateway $gw" \
+		grep -qE "^udp $gw [0-9]+ 6060\$" "$TMP/$p-echo.log"
+	after=$(counted "$p" hairpin)
+	echo "hairpin: $before -> $after; hairpin_reply: $(counted "$p" hairpin_reply)"
+	expect "hairpin counted (3 connections and a datagram)" [ "$after" -ge $((before + 10)) ]
+	expect "hairpin_reply counted" [ "$(counted "$p" hairpin_reply)" -ge 4 ]
+	# bulk both ways (segmentation offload through the rewrites): 3 MB echoed through
+	# uplink:9090 (web's 8080) from other, and a 3 MB page down from web
+	local big=$TMP/www/big.bin
+	head -c 3000000 /dev/urandom >"$big"
+	out=$(bh -p "$p" exec other -- sh -c \
+		"nc -N -w 10 $UPLINK_ADDR 9090 <$big | cmp - $big && echo same")
+	expect_eq "3 MB echoed through uplink:9090 from other" "$out" same
+	out=$(bh -p "$p" exec other -- sh -c \
+		"curl -sS -m 10 http://$UPLINK_ADDR:8080/big.bin | cmp - $big && echo same")
+	expect_eq "a 3 MB page through uplink:8080 from other" "$out" same
+	# 127.0.0.1 in an endpoint is its own loopback: nothing of the host's answers there
+	expect_fail "other's own 127.0.0.1:8080 answered (nothing listens there)" \
+		hairpin_curl "$p" other "http://127.0.0.1:8080/"
+}
+
 # down takes the ports away: berth_port_v1 empty, uplink:8080 refused.
 test_down() {
 	local p=t$$-down n
@@ -381,6 +437,7 @@ run published-spoofed-source-dropped test_spoofed_source
 run published-udp-repointed test_repoint_udp
 run published-udp-repointed-flow-cleared test_repoint_clears
 run host-server-untouched test_host_server
+run published-hairpin test_hairpin
 run published-down test_down
 outside_stop
 finish

@@ -553,17 +553,23 @@ static int port_key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct berth_port_key));
 }
 
-/* A flow in through a published port of @c: its own address, or the port's every-address entry. */
+/*
+ * A flow through a published port of @c: its own address, or the port's
+ * every-address entry. In from the wire (BERTH_CT_DNAT) the address and port
+ * the client reached are nat_addr:nat_port; a hairpin flow (BERTH_CT_HAIRPIN)
+ * is keyed as its client sent it, so they are its key's daddr:dport.
+ */
 static bool ct_port_match(const struct ct_walk *c, const struct berth_ct_key *k,
 			  const struct berth_ct *v)
 {
+	bool hairpin = v->flags & BERTH_CT_HAIRPIN;
 	struct berth_port_key pk;
 
-	if (!c->n_ports || !(v->flags & BERTH_CT_DNAT))
+	if (!c->n_ports || !(v->flags & (BERTH_CT_DNAT | BERTH_CT_HAIRPIN)))
 		return false;
 	memset(&pk, 0, sizeof(pk));
-	pk.addr = v->nat_addr;
-	pk.port = v->nat_port;
+	pk.addr = hairpin ? k->daddr : v->nat_addr;
+	pk.port = hairpin ? k->dport : v->nat_port;
 	pk.proto = k->proto;
 	if (bsearch(&pk, c->ports, c->n_ports, sizeof(pk), port_key_cmp))
 		return true;
@@ -601,15 +607,20 @@ static void ct_kept(struct walk *w, const struct berth_ct_key *k, const void *vp
 		kept_add(c->kept, k);
 }
 
-/* The NAT entry of a masqueraded flow: its reply tuple as it arrives on the uplink. */
+/*
+ * The NAT entry of a masqueraded flow: its reply tuple as it arrives on the
+ * uplink. A hairpin flow's: its backend's reply tuple with the backend's port
+ * zeroed, backend:0 → gateway:nat_port (bpf/lib/nat.h's snat_key).
+ */
 static struct berth_ct_key ct_nat_key(const struct berth_ct_key *k, const struct berth_ct *v)
 {
+	bool hairpin = v->flags & BERTH_CT_HAIRPIN;
 	struct berth_ct_key n;
 
 	memset(&n, 0, sizeof(n));
-	n.saddr = k->daddr;
+	n.saddr = hairpin ? v->backend : k->daddr;
 	n.daddr = v->nat_addr;
-	n.sport = k->dport;	/* ICMP echo: 0, as in the reply's key */
+	n.sport = hairpin ? 0 : k->dport;	/* ICMP echo: 0, as in the reply's key */
 	n.dport = v->nat_port;
 	n.proto = k->proto;
 	return n;

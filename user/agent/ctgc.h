@@ -96,8 +96,9 @@ int ct_flush_ifindex(const struct ct_maps *m, uint32_t ifindex);
 /*
  * Remove every flow that came in through one of the @n published ports
  * @ports (berth_port_v1 keys) — BERTH_CT_DNAT flows whose nat_addr, nat_port
- * and protocol are the port's; a port bound to every address (addr 0)
- * matches any nat_addr — and every flow one of the @n_ifs interfaces
+ * and protocol are the port's, BERTH_CT_HAIRPIN flows whose key's daddr,
+ * dport and protocol are; a port bound to every address (addr 0) matches
+ * any address — and every flow one of the @n_ifs interfaces
  * @ifindexes originated, with their NAT entries, in one walk: for ports
  * removed or repointed, whatever their flows' state. Returns how many flows
  * were removed, or -errno.
