@@ -156,8 +156,9 @@ int do_up(struct cli *c)
 		goto out;
 	}
 	if (!c->json)
-		fprintf(stderr, "berth: project %s is up: %zu endpoints, %zu networks (instance %s)\n",
-			s->project, s->n_eps, s->n_nets, in.name);
+		fprintf(stderr, "berth: project %s is up: %zu endpoint%s, %zu network%s (instance %s)\n",
+			s->project, s->n_eps, s->n_eps == 1 ? "" : "s", s->n_nets,
+			s->n_nets == 1 ? "" : "s", in.name);
 	rc = EXIT_OK;
 	if (c->json) {
 		struct printer p;
