@@ -71,7 +71,7 @@ help: ## list the targets
 deps: ## install the Debian packages berth needs (idempotent)
 	$(Q)tools/deps.sh
 
-demo: deps ## berth up on a bundled exercise example in a throwaway namespace, pings, down
+demo: deps ## berth up on a bundled exercise example in throwaway namespaces: isolation, DNS, outbound NAT, a published port, down
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BERTH=$(BERTH) tools/demo.sh
 
