@@ -280,6 +280,24 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cur
 	gw = bnet->gateway;
 
 	ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
+	/*
+	 * A flow of this tuple to another backend: the port was repointed before
+	 * the agent's flush took its flows. It goes now, with its NAT entry, so
+	 * that the client's next packet opens a flow to the new backend instead
+	 * of keeping the stale one alive. Another kind of flow on the tuple has
+	 * nothing to translate it by.
+	 */
+	if (ct && (!(ct->flags & BERTH_CT_HAIRPIN) || ct->backend != be.backend_ip ||
+		   ct->nat_addr != gw)) {
+		struct berth_ct_key onk;
+
+		if (!(ct->flags & BERTH_CT_HAIRPIN))
+			return -BERTH_DROP_CT_INVALID;
+		snat_key(&onk, &f.key, ct);
+		bpf_map_delete_elem(&berth_nat_v1, &onk);
+		bpf_map_delete_elem(&berth_ct_v1, &f.key);
+		ct = NULL;
+	}
 	if (!ct) {
 		struct berth_ct v = { .flags = BERTH_CT_SNAT | BERTH_CT_HAIRPIN, .nat_addr = gw,
 				      .backend = be.backend_ip };
@@ -305,12 +323,6 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cur
 	} else {
 		ct_touch(ct, &f, 0);
 	}
-	/*
-	 * Another kind of flow on this tuple, or a port repointed before the
-	 * agent's flush took its flows: nothing to translate it by.
-	 */
-	if (!(ct->flags & BERTH_CT_HAIRPIN) || ct->backend != be.backend_ip || ct->nat_addr != gw)
-		return -BERTH_DROP_CT_INVALID;
 	nat_port = ct->nat_port;
 
 	ret = rewrite_port(skb, &f, true, f.key.dport, be.backend_port);

@@ -184,6 +184,17 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, struct flow *f,
 	return BERTH_PASS_ICMP_ERROR;
 }
 
+#define PACKET_HOST_	0	/* skb->pkt_type of a frame addressed to this host */
+
+/* A source address no client on the wire can have. */
+static __always_inline bool wire_source_forged(__be32 saddr, const struct berth_cfg *cfg)
+{
+	__u32 a = bpf_ntohl(saddr);
+
+	return (a >> 24) == 127 || (a >> 24) == 0 || a >= 0xe0000000 ||
+	       saddr == cfg->uplink_ip || bpf_map_lookup_elem(&berth_hostip_v1, &saddr);
+}
+
 /*
  * In through a published port: the exact host address first, then "every
  * address" when the packet is addressed to the uplink. The flow is tracked
@@ -208,14 +219,18 @@ static __always_inline int published_in(struct __sk_buff *skb, struct flow *f,
 	}
 	if (!pp)
 		return HOST_TRAFFIC;
+	/* a frame for another host's MAC (promiscuous mode) is none of the host's */
+	if (skb->pkt_type != PACKET_HOST_)
+		return HOST_TRAFFIC;
 	/*
-	 * From the wire, a source in 127.0.0.0/8 or an endpoint subnet is forged:
-	 * let in, it would pass for a sibling (or a gateway) inside the endpoint,
-	 * and the host's rp_filter never sees a packet redirected past its stack.
+	 * From the wire, a source that cannot be a client's is forged: 127.0.0.0/8,
+	 * an endpoint subnet (it would pass for a sibling or a gateway inside the
+	 * endpoint), an address of the host itself (the endpoint's replies would
+	 * reach the host's own sockets), 0.0.0.0/8, multicast and broadcast. The
+	 * host's rp_filter never sees a packet redirected past its stack.
 	 */
 	sk.addr = f->key.saddr;
-	if ((sk.addr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000) ||
-	    bpf_map_lookup_elem(&berth_subnet_v1, &sk))
+	if (wire_source_forged(sk.addr, cfg) || bpf_map_lookup_elem(&berth_subnet_v1, &sk))
 		return -BERTH_DROP_SPOOF_IP;
 	be = *pp;
 	k.saddr = f->key.saddr;
@@ -236,6 +251,19 @@ static __always_inline int published_in(struct __sk_buff *skb, struct flow *f,
 	} else {
 		if (!(ct->flags & BERTH_CT_DNAT))
 			return -BERTH_DROP_CT_INVALID;
+		if (ct->nat_addr != f->key.daddr || ct->nat_port != f->key.dport) {
+			/*
+			 * The client's tuple is already a flow to this endpoint port through
+			 * another published port. A datagram (or a new connection after a
+			 * finished one) takes the tuple over; a live connection keeps it.
+			 */
+			if (f->key.proto == BERTH_PROTO_TCP && ct->state != BERTH_CT_CLOSE &&
+			    ct->state != BERTH_CT_TIME_WAIT)
+				return -BERTH_DROP_CT_INVALID;
+			ct->nat_addr = f->key.daddr;
+			ct->nat_port = f->key.dport;
+			ct->flags &= (__u8)~BERTH_CT_SEEN_REPLY;
+		}
 		ct_touch(ct, f, 0);
 	}
 	*ifindex = be.ifindex;

@@ -2163,20 +2163,28 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		err = dns_servers_check(in, o);
 	if (err)
 		return APPLY_USER_ERROR;
+	/* the published ports: every conflict is said before anything changes, an upgrade included */
+	err = pub_plan_make(in, s, &pp);
+	if (err) {
+		pub_plan_free(&pp);
+		return err == PUB_USER_ERROR ? APPLY_USER_ERROR : err;
+	}
 	/* another build's datapath becomes this one's first (upgrade.h); new maps get the sizes asked */
 	err = dp_upgrade(in, &(struct dp_sizes){ o->ct_max ? o->ct_max : s->ct_max,
 						 o->nat_max ? o->nat_max : s->nat_max },
 			 o->verbose, o->quiet);
-	if (err)
+	if (!err)
+		err = actx_open(&c, in, o);
+	if (err) {
+		pub_plan_free(&pp);
 		return err;
-	err = actx_open(&c, in, o);
-	if (err)
-		return err;
+	}
 	/* the uplink, ports, sizes and policy are checked before anything changes too */
 	err = settings_resolve(&c, s, state_project(in, s->project), &st);
 	if (err) {
 		actx_close(&c);
 		settings_free(&st);
+		pub_plan_free(&pp);
 		return err;
 	}
 	c.sizes = &st.sizes;
@@ -2186,22 +2194,18 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 			s->project, other);
 		actx_close(&c);
 		settings_free(&st);
+		pub_plan_free(&pp);
 		return APPLY_USER_ERROR;
 	} else if (err) {
 		fprintf(stderr, "berth: registry: %s\n", strerror(-err));
 		actx_close(&c);
 		settings_free(&st);
+		pub_plan_free(&pp);
 		return err;
 	}
 	p = state_project(in, s->project);
 	new_project = !p;
 	before = xstrdup(json_object_to_json_string_ext(in->state, JSON_C_TO_STRING_PLAIN));
-	/* and the published ports: every conflict is said before anything changes */
-	err = pub_plan_make(in, s, &pp);
-	if (err) {
-		err = err == PUB_USER_ERROR ? APPLY_USER_ERROR : err;
-		goto out;
-	}
 	err = dns_settings(in, o, &c);
 	if (!err)
 		err = dp_cfg_get(&c.dp, &st.old_cfg);
