@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -503,6 +504,30 @@ static int pick(struct pctx *c, struct pub_binding *b)
 	return 0;
 }
 
+/* Descriptors the agent keeps for everything but held ports: DNS sockets, logs, maps. */
+#define PUB_FD_RESERVE 2048
+
+/*
+ * The agent holds one socket per binding of the instance and raises its
+ * soft open-file limit to the hard one it inherits from `up`: more bindings
+ * than that leaves ports unheld, so such an `up` is refused up front.
+ */
+static int hold_limit_check(const struct pctx *c, const struct pub_plan *pl)
+{
+	size_t total = pl->n + c->n_others, max;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY)
+		return 0;
+	max = rl.rlim_max > PUB_FD_RESERVE ? (size_t)rl.rlim_max - PUB_FD_RESERVE : 0;
+	if (total <= max)
+		return 0;
+	fprintf(stderr,
+		"berth: instance %s would publish %zu host ports, and its agent can hold at most %zu (the open-file hard limit %llu, less %d for its other sockets): raise the hard limit of the shell that runs berth (ulimit -Hn) or publish fewer\n",
+		c->in->name, total, max, (unsigned long long)rl.rlim_max, PUB_FD_RESERVE);
+	return PUB_USER_ERROR;
+}
+
 int pub_plan_make(struct instance *in, const struct spec *s, struct pub_plan *pl)
 {
 	struct pctx c = { .in = in, .s = s };
@@ -570,6 +595,8 @@ int pub_plan_make(struct instance *in, const struct spec *s, struct pub_plan *pl
 		if (b->host_port)
 			port_set_add(c.taken[proto_idx(b->proto)], b->host_port, b->host_port);
 	}
+	if (!err && !c.errors)
+		err = hold_limit_check(&c, pl);
 out:
 	free(c.taken[0]);
 	free(c.taken[1]);
