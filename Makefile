@@ -168,7 +168,7 @@ $(BUILD)/bench/connrate: bench/connrate.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $<
 
-bench: $(BERTH) $(BUILD)/bench/prog_cost $(BUILD)/bench/connrate ## berth vs Docker's bridge + iptables: east-west, DNS, outbound NAT (root)
+bench: $(BERTH) $(BUILD)/bench/prog_cost $(BUILD)/bench/connrate ## berth vs Docker's bridge + iptables (and nftables): east-west, DNS, outbound NAT, published ports (root)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 format: ## clang-format every C source and header

@@ -69,9 +69,16 @@
 # Nothing outside the namespaces above is touched: the bridges, their addresses, the
 # sysctls and every iptables rule live in brbench-$$ and brout-$$ and go with them; the
 # upstream's link, its addresses and ip_forward live in berth-bench-$$ and dnsbench-$$; the
-# uplinks in berth-out-$$ and brout-$$. Run as root from make bench (BUILD=build). ROUNDS=N
-# (default 3) runs every figure N times and reports the median. BENCH_ONLY=outbound runs
-# the outbound figures alone (results.md then holds those). DEBUG=1 stops before cleanup
+# uplinks in berth-out-$$ and brout-$$.
+#
+# Published ports (outside → host address:port → endpoint): berth against Docker's per-port
+# iptables DNAT and against an nftables dnat map, each in namespaces of its own; latency,
+# throughput, and new-connection rate and the time to publish one more port with 0 to
+# 100,000 other published ports. The topology is described above ports() below.
+#
+# Run as root from make bench (BUILD=build). ROUNDS=N
+# (default 3) runs every figure N times and reports the median. BENCH_ONLY=outbound or
+# BENCH_ONLY=ports runs that section's figures alone (results.md then holds those). DEBUG=1 stops before cleanup
 # to look around.
 # Prints the table and writes it, with the machine and the method, to $BUILD/bench/results.md;
 # the tools' raw output goes to $BUILD/bench/raw/.
@@ -1135,6 +1142,474 @@ report_outbound() {
 		"and ${V[nets-time,bridge]:--} s for the bridge side (one ip -batch, one iptables-restore)."
 }
 
+# ---- published ports: outside → host address:port → endpoint, three datapaths -------------
+
+# Each datapath in namespaces of its own, the client in an outside namespace behind up0,
+# which has two host addresses (one address has only 65,535 ports):
+#
+#   berth: berth up --host-netns berth-pp-$$ --uplink up0, the server in the endpoint srv
+#   iptables: ipp-$$, br0 10.226.0.1/24 and ipp-$$-srv 10.226.0.2, ip_forward=1,
+#     docker_rules plus what dockerd 28 adds per published port (no userland proxy):
+#       nat DOCKER:    [-d HOST_IP/32] ! -i br0 -p tcp -m tcp --dport P -j DNAT --to-destination IP:T
+#       filter DOCKER: -d IP/32 ! -i br0 -o br0 -p tcp -m tcp --dport T -j ACCEPT
+#   nftables: npp-$$, the same bridge and server, one table: a prerouting chain
+#       dnat ip to ip daddr . tcp dport map @ports (one map of HOST_IP . P : IP . T), a
+#       stateful forward chain and a masquerade for br0's subnet
+#
+#   each: up0 10.224.0.1/24 and 10.224.0.3/24 ── veth ── eth0 10.224.0.2, the client's
+#   namespace (wanpp-{b,i,n}-$$), with no route to any endpoint subnet
+#
+# The measured ports are 0.0.0.0:8080 → sockperf, :8081 → iperf3, :8082 → connrate. The
+# "other" ports are N/2 on each host address, 10000 upward, each onto the same port of
+# the server (nothing listens there). In Docker's chains the measured ports come after the
+# others, as the newest container's would.
+readonly PP_SIZES="0 1000 10000 100000"
+readonly PP_A1=10.224.0.1 PP_A2=10.224.0.3 PP_CLIENT=10.224.0.2
+readonly PP_BR_GW=10.226.0.1 PP_BR_SRV=10.226.0.2 PP_BR_SUBNET=10.226.0.0/24
+readonly PP_BERTH_SUBNET=10.225.0.0/24
+readonly PP_PUB_LAT=8080 PP_PUB_IPERF=8081 PP_PUB_CONN=8082 PP_ONE_MORE=9000 PP_OTHER_BASE=10000
+readonly PP_PROJECT="bpp$$" PP_BERTH_NS="berth-pp-$$"
+readonly PP_UP_LIMIT=180		# a berth up of the section that takes longer fails it
+PP_DPS="berth iptables nftables"
+PP_BERTH_IP="" PP_BERTH_EPNS="" PP_BERTH_MAX=""
+
+pp_wan() { echo "wanpp-${1:0:1}-$$"; }
+pp_host() {
+	case $1 in berth) echo "$PP_BERTH_NS" ;; iptables) echo "ipp-$$" ;; nftables) echo "npp-$$" ;; esac
+}
+pp_srv_ip() { if [[ $1 == berth ]]; then echo "$PP_BERTH_IP"; else echo "$PP_BR_SRV"; fi; }
+pp_srv_ns() { if [[ $1 == berth ]]; then echo "$PP_BERTH_EPNS"; else echo "$(pp_host "$1")-srv"; fi; }
+
+# pp_srv_argv DATAPATH: EP_ARGV runs a command in the server's namespace, bounded by LIMIT
+pp_srv_argv() {
+	if [[ $1 == berth ]]; then
+		EP_ARGV=(timeout -k 2 "$LIMIT" "$BERTH" exec -p "$PP_PROJECT" --host-netns \
+			"$PP_BERTH_NS" srv --)
+	else
+		EP_ARGV=(timeout -k 2 "$LIMIT" ip netns exec "$(pp_srv_ns "$1")")
+	fi
+}
+
+pp_server_start() {
+	local dp=$1 log=$2
+
+	shift 2
+	pp_srv_argv "$dp"
+	"${EP_ARGV[@]}" taskset -c "$CPU_SRV" "$@" >"$log" 2>&1 &
+	SERVER=$!
+	SERVERS+=("$SERVER")
+}
+
+# pp_client DATAPATH CMD...: a client in the outside namespace on CPU_CLI, bounded by LIMIT
+pp_client() {
+	local dp=$1
+
+	shift
+	timeout -k 2 "$LIMIT" ip netns exec "$(pp_wan "$dp")" taskset -c "$CPU_CLI" "$@"
+}
+
+# pp_berth_file SIZE [EXTRA-ITEM]: the compose file with SIZE other ports
+pp_berth_file() {
+	local n=$(($1 / 2)) f="$TMP/pp-$1${2:+-more}.yml" items a
+
+	items="\"$PP_PUB_LAT:$PORT_LAT\", \"$PP_PUB_IPERF:$PORT_IPERF\", \"$PP_PUB_CONN:$PORT_CONN\""
+	if ((n > 0)); then
+		for a in "$PP_A1" "$PP_A2"; do
+			items+=", \"$a:$PP_OTHER_BASE-$((PP_OTHER_BASE + n - 1)):$PP_OTHER_BASE-$((PP_OTHER_BASE + n - 1))\""
+		done
+	fi
+	[[ -z ${2:-} ]] || items+=", \"$2\""
+	cat >"$f" <<-EOF
+	name: $PP_PROJECT
+	services:
+	  srv:
+	    networks: [net]
+	    ports: [$items]
+	networks:
+	  net:
+	    ipam:
+	      config:
+	        - subnet: $PP_BERTH_SUBNET
+	EOF
+	echo "$f"
+}
+
+# pp_berth_up FILE: berth up of the section's project, bounded; its time in ms in RESULT
+pp_berth_up() {
+	local t0 t1
+
+	[[ " ${BERTH_UPS[*]} " == *" $PP_PROJECT $PP_BERTH_NS "* ]] ||
+		BERTH_UPS+=("$PP_PROJECT $PP_BERTH_NS")
+	t0=$(date +%s%N)
+	timeout -k 5 "$PP_UP_LIMIT" "$BERTH" up -f "$1" -p "$PP_PROJECT" --host-netns "$PP_BERTH_NS" \
+		--uplink up0 >"$TMP/up-$PP_PROJECT.log" 2>&1 ||
+		{ tail -5 "$TMP/up-$PP_PROJECT.log"; die "berth up $1 failed or took over $PP_UP_LIMIT s"; }
+	t1=$(date +%s%N)
+	RESULT=$(((t1 - t0) / 1000000))
+}
+
+# pp_bridge_setup DATAPATH: br0 and the server's namespace, as out_bridge_setup
+pp_bridge_setup() {
+	local ns
+
+	ns=$(pp_host "$1")
+	netns_add "$ns"
+	netns_add "$ns-srv"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add br0 type bridge
+	ip -n "$ns" addr add "$PP_BR_GW/24" dev br0
+	ip -n "$ns" link set br0 up
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+	bridge_port "$ns" br0 vsrv "$ns-srv" "$PP_BR_SRV" "$PP_BR_GW"
+}
+
+pp_setup() {
+	local dp hard
+
+	for dp in $PP_DPS; do
+		if [[ $dp == berth ]]; then
+			netns_add "$PP_BERTH_NS"
+			ip -n "$PP_BERTH_NS" link set lo up
+		else
+			pp_bridge_setup "$dp"
+		fi
+		wan_setup "$(pp_host "$dp")" "$(pp_wan "$dp")" "$PP_A1" "$PP_CLIENT"
+		ip -n "$(pp_host "$dp")" addr add "$PP_A2/24" dev up0
+	done
+	# the agent holds a socket per published port and can raise its soft fd limit only
+	# to the hard one, which this script cannot raise without CAP_SYS_RESOURCE
+	ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
+	hard=$(ulimit -Hn)
+	if [[ $hard == unlimited ]]; then hard=$(cat /proc/sys/fs/nr_open); fi
+	PP_BERTH_MAX=$((hard - 1000))
+	pp_berth_up "$(pp_berth_file 0)"
+	read -r PP_BERTH_IP PP_BERTH_EPNS < <(berth_ep "$PP_PROJECT" "$PP_BERTH_NS" srv)
+}
+
+# pp_rules DATAPATH SIZE: the iptables-restore or nft file of that many other ports
+pp_rules() {
+	local dp=$1 f="$TMP/pp-rules-$1-$2" ns
+
+	ns=$(pp_host "$dp")
+	if [[ $dp == iptables ]]; then
+		docker_rules "$ns" "br0 $PP_BR_SUBNET"	# writes $TMP/rules-$ns (and loads it)
+		python3 - "$TMP/rules-$ns" "$2" "$PP_A1" "$PP_A2" "$PP_BR_SRV" "$PP_OTHER_BASE" \
+			"$PP_PUB_LAT:$PORT_LAT" "$PP_PUB_IPERF:$PORT_IPERF" "$PP_PUB_CONN:$PORT_CONN" \
+			>"$f" <<-'PY'
+		import sys
+		base, size, a1, a2, srv, first = sys.argv[1], int(sys.argv[2]), *sys.argv[3:7]
+		first = int(first)
+		binds = [(a, p, p) for p in range(first, first + size // 2) for a in (a1, a2)]
+		binds += [(None, *map(int, m.split(":"))) for m in sys.argv[7:]]
+		acc = ["-A DOCKER -d %s/32 ! -i br0 -o br0 -p tcp -m tcp --dport %d -j ACCEPT" % (srv, t)
+		       for _, _, t in binds]
+		dnat = ["-A DOCKER %s! -i br0 -p tcp -m tcp --dport %d -j DNAT --to-destination %s:%d"
+		        % ("-d %s/32 " % a if a else "", p, srv, t) for a, p, t in binds]
+		out, table = [], None
+		for line in open(base).read().splitlines():
+		    if line.startswith("*"):
+		        table = line
+		    if table == "*filter" and line == "-A DOCKER ! -i br0 -o br0 -j DROP":
+		        out += acc
+		    if table == "*nat" and line == "COMMIT":
+		        out += dnat
+		    out.append(line)
+		print("\n".join(out))
+		PY
+		[[ -s $f ]] || die "cannot write $f"
+	else
+		python3 - "$2" "$PP_A1" "$PP_A2" "$PP_BR_SRV" "$PP_OTHER_BASE" "$PP_BR_SUBNET" \
+			"$PP_PUB_LAT:$PORT_LAT" "$PP_PUB_IPERF:$PORT_IPERF" "$PP_PUB_CONN:$PORT_CONN" \
+			>"$f" <<-'PY'
+		import sys
+		size, a1, a2, srv, first, subnet = int(sys.argv[1]), *sys.argv[2:7]
+		first = int(first)
+		el = ["%s . %d : %s . %d" % (a, p, srv, p)
+		      for p in range(first, first + size // 2) for a in (a1, a2)]
+		for m in sys.argv[7:]:
+		    p, t = m.split(":")
+		    el += ["%s . %s : %s . %s" % (a, p, srv, t) for a in (a1, a2)]
+		print("flush ruleset")
+		print("table ip berth_bench {")
+		print(" map ports {")
+		print("  type ipv4_addr . inet_service : ipv4_addr . inet_service")
+		print("  elements = { " + ",\n   ".join(el) + " }")
+		print(" }")
+		print(" chain prerouting {")
+		print("  type nat hook prerouting priority dstnat; policy accept;")
+		print("  meta l4proto tcp dnat ip to ip daddr . tcp dport map @ports")
+		print(" }")
+		print(" chain forward {")
+		print("  type filter hook forward priority filter; policy drop;")
+		print("  ct state established,related accept")
+		print("  ct status dnat oifname \"br0\" accept")
+		print("  iifname \"br0\" accept")
+		print(" }")
+		print(" chain postrouting {")
+		print("  type nat hook postrouting priority srcnat; policy accept;")
+		print("  ip saddr %s oifname != \"br0\" masquerade" % subnet)
+		print(" }")
+		print("}")
+		PY
+		[[ -s $f ]] || die "cannot write $f"
+	fi
+	echo "$f"
+}
+
+# pp_load DATAPATH SIZE: the datapath with SIZE other ports (and the measured ones); the
+# time the load took, ms, in RESULT (berth: berth up; iptables: one iptables-restore of
+# both tables; nftables: one nft -f)
+pp_load() {
+	local dp=$1 f t0 t1 ns
+
+	ns=$(pp_host "$dp")
+	if [[ $dp == berth ]]; then
+		pp_berth_up "$(pp_berth_file "$2")"
+		return
+	fi
+	f=$(pp_rules "$dp" "$2")
+	t0=$(date +%s%N)
+	if [[ $dp == iptables ]]; then
+		timeout 120 ip netns exec "$ns" iptables-restore "$f" || die "iptables-restore $f failed"
+	else
+		timeout 120 ip netns exec "$ns" nft -f "$f" || die "nft -f $f failed"
+	fi
+	t1=$(date +%s%N)
+	RESULT=$(((t1 - t0) / 1000000))
+}
+
+# pp_one_more DATAPATH SIZE: publish one more port, its time in ms in RESULT. berth: berth
+# up with the file of SIZE and one more item; iptables: the one nat rule (dockerd adds the
+# filter ACCEPT with a second call); nftables: one element.
+pp_one_more() {
+	local dp=$1 ns t0 t1 rc=0
+
+	ns=$(pp_host "$dp")
+	if [[ $dp == berth ]]; then
+		pp_berth_up "$(pp_berth_file "$2" "$PP_A1:$PP_ONE_MORE:$PP_ONE_MORE")"
+		return
+	fi
+	t0=$(date +%s%N)
+	if [[ $dp == iptables ]]; then
+		timeout 60 ip netns exec "$ns" iptables -w -t nat -A DOCKER -d "$PP_A1/32" ! -i br0 \
+			-p tcp -m tcp --dport "$PP_ONE_MORE" -j DNAT \
+			--to-destination "$PP_BR_SRV:$PP_ONE_MORE" || rc=$?
+	else
+		timeout 60 ip netns exec "$ns" nft add element ip berth_bench ports \
+			"{ $PP_A1 . $PP_ONE_MORE : $PP_BR_SRV . $PP_ONE_MORE }" || rc=$?
+	fi
+	t1=$(date +%s%N)
+	((rc == 0)) || die "$dp: publishing one more port failed"
+	RESULT=$(((t1 - t0) / 1000000))
+}
+
+# pp_conn DATAPATH LOG SECONDS INFLIGHT: connrate from outside to A1:PP_PUB_CONN; RESULT
+# "per_second p50 p99 failed". Dies unless connections completed and the server saw the
+# client's own address (no proxy, no masquerade on the way in).
+pp_conn() {
+	local dp=$1 log=$2 n seen
+
+	pp_server_start "$dp" "$log.srv" "$CONNRATE" server "$(pp_srv_ip "$dp")" "$PORT_CONN" "$LIMIT"
+	wait_listen "$(pp_srv_ns "$dp")" tcp "$PORT_CONN"
+	pp_client "$dp" "$CONNRATE" client "$PP_A1" "$PP_PUB_CONN" "$3" "$4" >"$log.cli" 2>&1 ||
+		{ cat "$log.cli"; die "$dp: connrate client failed"; }
+	server_stop "$SERVER"
+	n=$(awk -F'\t' '$1 == "connections" { print $2 }' "$log.cli")
+	((${n:-0} > 0)) || die "$dp: no connection from outside to $PP_A1:$PP_PUB_CONN:" \
+		"$(awk -F'\t' '$1 == "first_error" { print $2 }' "$log.cli")"
+	seen=$(awk -F'\t' '$1 == "peer" { printf "%s%s", s, $2; s = " " }' "$log.srv")
+	[[ $seen == "$PP_CLIENT" ]] || die "$dp: the server saw connections from '$seen', not" \
+		"from the client's address $PP_CLIENT alone"
+	RESULT=$(awk -F'\t' '{ v[$1] = $2 }
+		END { print v["per_second"], v["p50_us"], v["p99_us"], v["failed"] + v["timed_out"] }' \
+		"$log.cli")
+}
+
+# pp_latency DATAPATH: "p50 p99 avg" µs of the TCP round trip through A1:PP_PUB_LAT
+pp_latency() {
+	local dp=$1 log="$TMP/pplat-$1-$ROUND"
+
+	pp_server_start "$dp" "$log.srv" sockperf sr --tcp -i "$(pp_srv_ip "$dp")" -p "$PORT_LAT"
+	wait_listen "$(pp_srv_ns "$dp")" tcp "$PORT_LAT"
+	pp_client "$dp" sockperf pp --tcp -i "$PP_A1" -p "$PP_PUB_LAT" -t "$SECS" -m 64 --full-rtt \
+		>"$log.cli" 2>&1 || { cat "$log.cli"; die "$dp: sockperf pp through a published port failed"; }
+	server_stop "$SERVER"
+	RESULT=$(sed 's/\x1b\[[0-9;]*m//g' "$log.cli" | awk '
+		/percentile 50.000 =/ { p50 = $NF }
+		/percentile 99.000 =/ { p99 = $NF }
+		/avg-rtt=/ { sub(/.*avg-rtt=/, ""); sub(/ .*/, ""); avg = $0 }
+		END { if (p50 == "" || p99 == "") exit 1; print p50, p99, avg }') ||
+		{ cat "$log.cli"; die "$dp: no percentiles in sockperf's output"; }
+}
+
+# pp_tp DATAPATH: Gbit/s through A1:PP_PUB_IPERF, as the receiver counted; the server must
+# have seen the client's address
+pp_tp() {
+	local dp=$1 f="$TMP/pptp-$1-$ROUND"
+
+	pp_server_start "$dp" "$f-srv.json" iperf3 -s -1 -J -B "$(pp_srv_ip "$dp")" -p "$PORT_IPERF"
+	wait_listen "$(pp_srv_ns "$dp")" tcp "$PORT_IPERF"
+	pp_client "$dp" iperf3 -c "$PP_A1" -p "$PP_PUB_IPERF" -t "$SECS" -J >"$f.json" 2>&1 ||
+		{ cat "$f.json"; die "$dp: iperf3 through a published port failed"; }
+	wait_pid 5 "$SERVER" || true
+	server_stop "$SERVER"
+	RESULT=$(python3 -c '
+import json, sys
+cli, srv, want = sys.argv[1:4]
+peer = json.load(open(srv))["start"]["connected"][0]["remote_host"]
+if peer != want:
+    sys.exit("the server saw %s, not the client %s" % (peer, want))
+print("%.3f" % (json.load(open(cli))["end"]["sum_received"]["bits_per_second"] / 1e9))
+' "$f.json" "$f-srv.json" "$PP_CLIENT") || die "$dp: published-port throughput ($f-srv.json)"
+}
+
+# The published-ports section. Figures in V[KEY,DATAPATH]; per size: pcr-N (k/s), pc50-N,
+# pc99-N, pfail-N, pload-N (ms), pmore-N (ms).
+ports() {
+	local dp order size a b c d t0
+
+	t0=$SECONDS
+	pp_setup
+	for dp in iptables nftables; do pp_load "$dp" 0; done
+	echo "bench: ports: berth $PP_PROJECT in $PP_BERTH_NS (srv $PP_BERTH_IP); iptables" \
+		"ipp-$$, nftables npp-$$ (srv $PP_BR_SRV); client $PP_CLIENT → $PP_A1 in wanpp-*-$$"
+	for dp in $PP_DPS; do pp_conn "$dp" "$TMP/ppcheck-$dp" 1 1; done
+	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+		order=$(echo $PP_DPS | awk -v r="$ROUND" '{ for (i = 0; i < NF; i++)
+			printf "%s%s", i ? " " : "", $((i + r - 1) % NF + 1) }')
+		echo "bench: ports round $ROUND/$ROUNDS: latency, throughput ($order)"
+		for dp in $order; do
+			pp_latency "$dp"
+			read -r a b c <<<"$RESULT"
+			V[pp50,$dp]+=" $a" V[pp99,$dp]+=" $b" V[ppavg,$dp]+=" $c"
+		done
+		for dp in $order; do
+			pp_tp "$dp"
+			V[pptp,$dp]+=" $RESULT"
+		done
+	done
+	for size in $PP_SIZES; do
+		echo "bench: ports: $size other published ports ..."
+		for dp in $PP_DPS; do
+			if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then
+				echo "bench: ports: berth skipped at $size: the agent holds a socket per" \
+					"port and the fd hard limit is $(ulimit -Hn)"
+				continue
+			fi
+			pp_load "$dp" "$size"
+			V[pload-$size,$dp]=$RESULT
+			# not measured: shows the path, and warms it up as the measured runs load it
+			pp_conn "$dp" "$TMP/ppcheck-$size-$dp" 1 "$CONN_INFLIGHT"
+		done
+		for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+			for dp in $PP_DPS; do
+				if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then continue; fi
+				pp_conn "$dp" "$TMP/ppconn-$size-$dp-$ROUND" "$CONN_SECS" "$CONN_INFLIGHT"
+				read -r a b c d <<<"$RESULT"
+				V[pcr-$size,$dp]+=" $a" V[pc50-$size,$dp]+=" $b" V[pc99-$size,$dp]+=" $c"
+				V[pfail-$size,$dp]+=" $d"
+			done
+		done
+		for dp in $PP_DPS; do
+			if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then continue; fi
+			pp_one_more "$dp" "$size"
+			V[pmore-$size,$dp]=$RESULT
+		done
+	done
+	# each datapath at its largest size against itself at 0
+	for dp in $PP_DPS; do
+		for size in $PP_SIZES; do
+			if [[ -n ${V[pcr-$size,$dp]:-} ]]; then V[pmax,$dp]=$size; fi
+		done
+		V[pkeep,$dp]=$(ratio "$(median_of "pcr-${V[pmax,$dp]}" "$dp")" "$(median_of pcr-0 "$dp")")
+	done
+	V[ptime,all]=$((SECONDS - t0))
+}
+
+# row3 NAME SCALE FORMAT KEY: berth, iptables, nftables, then berth / each
+row3() {
+	local name=$1 scale=$2 fmt=$3 key=$4 dp line m=() v
+
+	line="| $name |"
+	for dp in berth iptables nftables; do
+		read -ra v <<<"${V[$key,$dp]:-}"
+		line+=" $(summary "$scale" "$fmt" "${v[@]}") |"
+		m+=("$(median "${v[@]}")")
+	done
+	echo "$line $(ratio "${m[0]}" "${m[1]}") | $(ratio "${m[0]}" "${m[2]}") |"
+}
+
+report_ports() {
+	local size
+
+	echo "## Published ports: outside → host address:port → endpoint"
+	echo
+	echo "A client in an outside namespace behind the uplink (up0, a veth; host addresses" \
+		"$PP_A1 and $PP_A2) reaches a server"
+	echo "in an endpoint through a published port of $PP_A1. berth: \`berth up --uplink up0\`" \
+		"with the service's \`ports:\`. iptables:"
+	echo "Docker 28's rules (docker_rules) plus, per published port, its nat DOCKER DNAT rule and" \
+		"its filter DOCKER ACCEPT rule;"
+	echo "no userland proxy. nftables: one prerouting rule, \`dnat ip to ip daddr . tcp dport" \
+		"map @ports\`, a stateful forward chain."
+	echo "\"N other ports\": N more published ports, N/2 on each host address, onto a server" \
+		"port nothing listens on; in Docker's"
+	echo "chains the measured ports come after them, as the newest container's would. Every" \
+		"connection the servers accepted came"
+	echo "from the client's own address. Server on CPU $CPU_SRV, client on CPU $CPU_CLI;" \
+		"medians of $ROUNDS runs; connections: connrate,"
+	echo "${CONN_SECS} s, $CONN_INFLIGHT in flight, as in the outbound section."
+	echo
+	echo "| published ports | berth | iptables | nftables | berth / iptables | berth / nftables |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	row3 "TCP RTT p50, µs (sockperf pp --full-rtt; lower is better)" 1 '%.1f' pp50
+	row3 "TCP RTT p99, µs" 1 '%.1f' pp99
+	row3 "TCP throughput, Gbit/s (iperf3, receiver)" 1 '%.2f' pptp
+	for size in $PP_SIZES; do
+		row3 "new connections, k/s, $size other ports (higher is better)" 1000 '%.1f' \
+			"pcr-$size"
+	done
+	for size in $PP_SIZES; do
+		row3 "connection time p50, µs, $size other ports" 1 '%.0f' "pc50-$size"
+	done
+	for size in $PP_SIZES; do
+		row3 "time to publish one more port, ms, $size other ports (lower is better)" 1 \
+			'%.0f' "pmore-$size"
+	done
+	echo
+	echo "| published ports, also seen | berth | iptables | nftables | berth / iptables |" \
+		"berth / nftables |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| connection rate at the largest size measured / at 0 (each its own; 1 is flat):" \
+		"berth at ${V[pmax,berth]:--}, iptables at ${V[pmax,iptables]:--}, nftables at" \
+		"${V[pmax,nftables]:--} other ports | ${V[pkeep,berth]} | ${V[pkeep,iptables]} |" \
+		"${V[pkeep,nftables]} | | |"
+	for size in $PP_SIZES; do
+		row3 "connection time p99, µs, $size other ports" 1 '%.0f' "pc99-$size"
+	done
+	for size in $PP_SIZES; do
+		row3 "failed or timed-out connections per run, $size other ports" 1 '%.0f' \
+			"pfail-$size"
+	done
+	for size in $PP_SIZES; do
+		row3 "time to load $size other ports, ms (berth up; iptables-restore; nft -f)" 1 \
+			'%.0f' "pload-$size"
+	done
+	echo
+	echo "Publishing one more port: berth, one \`berth up\` of the file with one more item" \
+		"(the whole command: parse, plan, map"
+	echo "writes, the agent's held socket); iptables, one \`iptables -t nat -A DOCKER ...\`" \
+		"($(iptables -V 2>/dev/null); dockerd makes"
+	echo "a second call for the filter ACCEPT rule); nftables, one \`nft add element\`."
+	if ((PP_BERTH_MAX < ${PP_SIZES##* })); then
+		echo "berth is measured up to ${V[pmax,berth]:-0} other ports only:" \
+			"its agent holds a bound socket per published port and"
+		echo "can raise its soft fd limit only to the hard one, $(ulimit -Hn) here, which" \
+			"this script cannot raise (no CAP_SYS_RESOURCE)."
+	fi
+	echo "The section took ${V[ptime,all]} s."
+}
+
 main() {
 	local cmd cpu kernel ncpu out
 	local -a raw
@@ -1142,9 +1617,10 @@ main() {
 
 	[[ $EUID -eq 0 ]] || skip "needs root (namespaces, BPF, iptables in a namespace)"
 	case $BENCH_ONLY in
-	"") cmd="sockperf bpftool dnsperf dnsmasq" ;;
+	"") cmd="sockperf bpftool dnsperf dnsmasq nft" ;;
 	outbound) cmd="" ;;
-	*) die "BENCH_ONLY=$BENCH_ONLY: want nothing (all) or outbound" ;;
+	ports) cmd="sockperf nft" ;;
+	*) die "BENCH_ONLY=$BENCH_ONLY: want nothing (all), outbound or ports" ;;
 	esac
 	for cmd in $cmd iperf3 iptables iptables-restore taskset python3 ss nstat timeout; do
 		command -v "$cmd" >/dev/null || skip "needs $cmd (make deps installs it)"
@@ -1168,9 +1644,15 @@ main() {
 		"$CPU_CLI; $ROUNDS rounds of ${SECS} s figures${BENCH_ONLY:+; $BENCH_ONLY only}"
 
 	[[ -n $BENCH_ONLY ]] || eastwest
-	outbound
-	# its 1,000 networks go now rather than in cleanup: nothing else is running
-	berth_down "$NETS_PROJECT" "$OUT_BERTH_NS"
+	if [[ $BENCH_ONLY != ports ]]; then
+		outbound
+		# its 1,000 networks go now rather than in cleanup: nothing else is running
+		berth_down "$NETS_PROJECT" "$OUT_BERTH_NS"
+	fi
+	if [[ $BENCH_ONLY != outbound ]]; then
+		ports
+		berth_down "$PP_PROJECT" "$PP_BERTH_NS"
+	fi
 	[[ -n $BENCH_ONLY ]] || measure_prog_cost
 
 	out="$BUILD/bench/results.md"
@@ -1180,15 +1662,21 @@ main() {
 		echo "$(date -u +%Y-%m-%dT%H:%M:%SZ): $ncpu CPUs, $cpu, kernel" \
 			"$kernel.${BENCH_ONLY:+ Only the $BENCH_ONLY figures (BENCH_ONLY=$BENCH_ONLY).}"
 		[[ -n $BENCH_ONLY ]] || report_eastwest
-		echo
-		report_outbound
+		if [[ $BENCH_ONLY != ports ]]; then
+			echo
+			report_outbound
+		fi
+		if [[ $BENCH_ONLY != outbound ]]; then
+			echo
+			report_ports
+		fi
 	} >"$out"
 	# the tools' own output, for a second look at a figure
 	rm -rf "$BUILD/bench/raw"
 	mkdir -p "$BUILD/bench/raw"
 	shopt -s nullglob
 	raw=("$TMP"/lat-* "$TMP"/*.json "$TMP"/dns-*.qps "$TMP"/dns-*.lat "$TMP"/dns-host[s]
-		"$TMP"/oconn-* "$TMP"/rules-*)
+		"$TMP"/oconn-* "$TMP"/rules-* "$TMP"/pplat-* "$TMP"/ppconn-*)
 	shopt -u nullglob
 	((${#raw[@]} == 0)) || cp "${raw[@]}" "$BUILD/bench/raw/"
 	[[ -z ${COST_OUT:-} ]] || printf '%s\n' "$COST_OUT" >"$BUILD/bench/raw/prog_cost.tsv"

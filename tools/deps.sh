@@ -15,7 +15,7 @@ pkgs=(
 	iproute2 iputils-ping netcat-openbsd curl iperf3 sockperf   # integration tests, bench
 	dnsutils dnsmasq-base dnsperf   # DNS tests (dig, nslookup, a test upstream) and bench
 	python3 python3-yaml            # test helpers: JSON and YAML checks of berth config
-	iptables                        # bench baseline
+	iptables nftables               # bench baselines (Docker's rules; nft dnat maps)
 )
 
 missing=()
