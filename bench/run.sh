@@ -409,6 +409,18 @@ server_stop() {
 # Each measure_* runs in this shell, never in $(...), so that cleanup knows every server
 # it started; it leaves its figures in RESULT.
 
+
+# sockperf_rtt DATAPATH LOG: "p50 p99 mean" in µs from sockperf pp's output. With
+# --full-rtt the percentiles are whole round trips, not sockperf's default RTT/2.
+sockperf_rtt() {
+	sed 's/\x1b\[[0-9;]*m//g' "$2" | awk '
+		/percentile 50.000 =/ { p50 = $NF }
+		/percentile 99.000 =/ { p99 = $NF }
+		/avg-rtt=/ { sub(/.*avg-rtt=/, ""); sub(/ .*/, ""); avg = $0 }
+		END { if (p50 == "" || p99 == "") exit 1; print p50, p99, avg }' ||
+		{ cat "$2" >&2; die "$1: no percentiles in sockperf's output"; }
+}
+
 # measure_latency DATAPATH: "p50 p99 avg" of the TCP round trip in microseconds.
 measure_latency() {
 	local dp=$1 ip log="$TMP/lat-$1-$ROUND"
@@ -420,13 +432,7 @@ measure_latency() {
 		-m 64 --full-rtt >"$log.cli" 2>&1 ||
 		{ cat "$log.cli"; die "$dp: sockperf pp failed"; }
 	server_stop "$SERVER"
-	# --full-rtt: the percentiles are whole round trips, not sockperf's default RTT/2
-	RESULT=$(sed 's/\x1b\[[0-9;]*m//g' "$log.cli" | awk '
-		/percentile 50.000 =/ { p50 = $NF }
-		/percentile 99.000 =/ { p99 = $NF }
-		/avg-rtt=/ { sub(/.*avg-rtt=/, ""); sub(/ .*/, ""); avg = $0 }
-		END { if (p50 == "" || p99 == "") exit 1; print p50, p99, avg }') ||
-		{ cat "$log.cli"; die "$dp: no percentiles in sockperf's output"; }
+	RESULT=$(sockperf_rtt "$dp" "$log.cli")
 }
 
 # iperf DATAPATH NAME CLIENT-ARGS...: one iperf3 test; JSON gets the client's JSON file.
@@ -1434,12 +1440,7 @@ pp_latency() {
 	pp_client "$dp" sockperf pp --tcp -i "$PP_A1" -p "$PP_PUB_LAT" -t "$SECS" -m 64 --full-rtt \
 		>"$log.cli" 2>&1 || { cat "$log.cli"; die "$dp: sockperf pp through a published port failed"; }
 	server_stop "$SERVER"
-	RESULT=$(sed 's/\x1b\[[0-9;]*m//g' "$log.cli" | awk '
-		/percentile 50.000 =/ { p50 = $NF }
-		/percentile 99.000 =/ { p99 = $NF }
-		/avg-rtt=/ { sub(/.*avg-rtt=/, ""); sub(/ .*/, ""); avg = $0 }
-		END { if (p50 == "" || p99 == "") exit 1; print p50, p99, avg }') ||
-		{ cat "$log.cli"; die "$dp: no percentiles in sockperf's output"; }
+	RESULT=$(sockperf_rtt "$dp" "$log.cli")
 }
 
 # pp_tp DATAPATH: Gbit/s through A1:PP_PUB_IPERF, as the receiver counted; the server must

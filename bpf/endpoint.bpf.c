@@ -165,6 +165,21 @@ static __always_inline int fwd_l2(struct ethhdr *eth, const struct berth_ep *ep,
 	return BERTH_PASS_FORWARD;
 }
 
+/* Routed into endpoint @ep (host-side veth @ifindex): TTL, its MACs, then bpf_redirect_peer. */
+static __always_inline int into_endpoint(struct __sk_buff *skb, const struct berth_ep *ep,
+					 __u32 ifindex, struct out *o)
+{
+	int ret = dec_ttl(skb);
+
+	if (!ret)
+		ret = set_macs(skb, ep->mac, ep->host_mac);
+	if (ret < 0)
+		return ret;
+	o->target = ifindex;
+	o->how = HOW_PEER;
+	return 0;
+}
+
 /* Out again with the address and port the client reached. */
 static __always_inline int out_by_fib(struct __sk_buff *skb, const struct bpf_fib_lookup *fib,
 				      long rc, struct out *o)
@@ -333,14 +348,8 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cur
 	if (!ret)
 		ret = rewrite_addr(skb, &f, false, f.key.saddr, gw);
 	if (!ret)
-		ret = dec_ttl(skb);
-	if (!ret)
-		ret = set_macs(skb, bep->mac, bep->host_mac);
-	if (ret < 0)
-		return ret;
-	o->target = be.ifindex;
-	o->how = HOW_PEER;
-	return BERTH_PASS_HAIRPIN;
+		ret = into_endpoint(skb, bep, be.ifindex, o);
+	return ret < 0 ? ret : BERTH_PASS_HAIRPIN;
 }
 
 /*
@@ -395,14 +404,8 @@ static __always_inline int hairpin_reply(struct __sk_buff *skb, struct hdr_curso
 	if (!ret)
 		ret = rewrite_addr(skb, &f, true, f.key.daddr, k.saddr);
 	if (!ret)
-		ret = dec_ttl(skb);
-	if (!ret)
-		ret = set_macs(skb, cep->mac, cep->host_mac);
-	if (ret < 0)
-		return ret;
-	o->target = cif;
-	o->how = HOW_PEER;
-	return BERTH_PASS_HAIRPIN_REPLY;
+		ret = into_endpoint(skb, cep, cif, o);
+	return ret < 0 ? ret : BERTH_PASS_HAIRPIN_REPLY;
 }
 
 /*
@@ -481,14 +484,8 @@ static __always_inline int hairpin_icmp_error(struct __sk_buff *skb, struct hdr_
 	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, outer_dst, k.saddr, 4) ||
 	    bpf_skb_store_bytes(skb, IP_DADDR_OFF, &k.saddr, 4, 0))
 		return -BERTH_DROP_REWRITE;
-	ret = dec_ttl(skb);
-	if (!ret)
-		ret = set_macs(skb, cep->mac, cep->host_mac);
-	if (ret < 0)
-		return ret;
-	o->target = cif;
-	o->how = HOW_PEER;
-	return BERTH_PASS_ICMP_ERROR;
+	ret = into_endpoint(skb, cep, cif, o);
+	return ret < 0 ? ret : BERTH_PASS_ICMP_ERROR;
 }
 
 /* An address of the host: a published port's hairpin flow, or the host stack. */
