@@ -2000,6 +2000,7 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 	struct json_object *cur = p ? jarr_get(p, "ports") : NULL, *out = json_object_new_array();
 	struct port_ref *want = xcalloc(pp->n + 1, sizeof(*want));
 	struct port_ref *have = xcalloc(jlen(cur) + 1, sizeof(*have));
+	struct pub_snapshot map = { 0 };
 	const char **gone = NULL;
 	size_t n_have = 0, n_gone = 0;
 
@@ -2024,6 +2025,9 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 			json_object_array_add(out, json_object_get(e));
 	}
 	*dirty = false;
+	/* the map as it is, in one read: a binding missing there or different needs writing */
+	if (c->dp.port_fd >= 0 && pub_map_snapshot(c->dp.port_fd, &map))
+		*dirty = true;
 	for (size_t i = 0; i < pp->n && !*dirty; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		struct port_ref key = { pub_key(b), 0 };
@@ -2045,10 +2049,11 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 		}
 		json_object_put(want_e);
 		port_state_value(e, &v);
-		if (c->dp.port_fd >= 0 && (pub_map_get(c->dp.port_fd, &key.k, &in_map) ||
+		if (c->dp.port_fd >= 0 && (pub_snapshot_get(&map, &key.k, &in_map) ||
 					   memcmp(&v, &in_map, sizeof(v))))
 			*dirty = true;
 	}
+	pub_snapshot_free(&map);
 	free(want);
 	free(have);
 	free(gone);
@@ -2065,6 +2070,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		     struct json_object *add_eps, struct json_object **out)
 {
 	struct json_object *set = json_object_new_array(), *op;
+	struct pub_snapshot map = { 0 };
 	struct berth_port_key *keys = NULL;
 	struct berth_port *vals = NULL;
 	bool *repoint = NULL;
@@ -2074,6 +2080,8 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	*out = json_object_new_array();
 	if (!err && c->dp.port_fd < 0)
 		err = -ESTALE;	/* dp_upgrade() gave the instance this build's maps */
+	if (!err)
+		err = pub_map_snapshot(c->dp.port_fd, &map);	/* each binding's old value */
 	for (size_t i = 0; !err && i < pp->n; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		const char *ep = pl->s->eps[b->ep].name, *net = pl->s->nets[b->net].name;
@@ -2103,11 +2111,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		jset_int(entry, "slot", jint(f, "slot"));
 		port_state_value(entry, &v);
 		json_object_array_add(*out, entry);
-		r = pub_map_get(c->dp.port_fd, &k, &old);
-		if (r && r != -ENOENT) {
-			err = r;
-			break;
-		}
+		r = pub_snapshot_get(&map, &k, &old);
 		if (!r && !memcmp(&old, &v, sizeof(v)))
 			continue;
 		port_op_add(set, &k, r ? NULL : &old);
@@ -2138,6 +2142,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	if (n_repoint)
 		flows_flush(c);
 out:
+	pub_snapshot_free(&map);
 	json_object_put(set);
 	free(keys);
 	free(vals);

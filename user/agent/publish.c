@@ -155,6 +155,99 @@ int pub_map_get(int fd, const struct berth_port_key *k, struct berth_port *v)
 	return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
 }
 
+static int pub_entry_cmp(const void *x, const void *y)
+{
+	return memcmp(&((const struct pub_entry *)x)->k, &((const struct pub_entry *)y)->k,
+		      sizeof(struct berth_port_key));
+}
+
+/* The key walk, for kernels without batch lookups of hash maps. */
+static int snapshot_walk(int fd, struct pub_snapshot *snap)
+{
+	struct berth_port_key cur, next;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : &cur, &next)) {
+		struct pub_entry *e = VEC_PUSH(snap->e, snap->n);
+
+		e->k = next;
+		if (bpf_map_lookup_elem(fd, &next, &e->v))
+			snap->n--;	/* deleted under the walk: not there */
+		cur = next;
+		first = false;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int pub_map_snapshot(int fd, struct pub_snapshot *snap)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	enum { CHUNK = 4096 };
+	struct berth_port_key *keys = xcalloc(CHUNK, sizeof(*keys));
+	struct berth_port *vals = xcalloc(CHUNK, sizeof(*vals));
+	uint64_t in[2] = { 0 }, out[2] = { 0 };	/* a bucket index for hash maps */
+	bool first = true, last = false;
+	int err = 0;
+
+	memset(snap, 0, sizeof(*snap));
+	while (!last && !err) {
+		uint32_t cnt = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &cnt, &opts)) {
+			if (errno == ENOENT) {
+				last = true;	/* with @cnt entries of the last buckets */
+			} else if ((first && (errno == EINVAL || errno == EOPNOTSUPP ||
+					      errno == 524 /* ENOTSUPP */)) ||
+				   (errno == ENOSPC && !cnt)) {
+				/* no batch lookups here, or a bucket larger than a chunk */
+				pub_snapshot_free(snap);
+				err = snapshot_walk(fd, snap);
+				break;
+			} else {
+				err = -errno;
+				break;
+			}
+		}
+		first = false;
+		memcpy(in, out, sizeof(in));
+		for (uint32_t i = 0; i < cnt; i++) {
+			struct pub_entry *e = VEC_PUSH(snap->e, snap->n);
+
+			e->k = keys[i];
+			e->v = vals[i];
+		}
+	}
+	free(keys);
+	free(vals);
+	if (err) {
+		pub_snapshot_free(snap);
+		return err;
+	}
+	if (snap->n)
+		qsort(snap->e, snap->n, sizeof(*snap->e), pub_entry_cmp);
+	return 0;
+}
+
+int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_key *k,
+		     struct berth_port *v)
+{
+	struct pub_entry key = { .k = *k };
+	const struct pub_entry *e;
+
+	e = snap->n ? bsearch(&key, snap->e, snap->n, sizeof(*snap->e), pub_entry_cmp) : NULL;
+	if (!e)
+		return -ENOENT;
+	*v = e->v;
+	return 0;
+}
+
+void pub_snapshot_free(struct pub_snapshot *snap)
+{
+	free(snap->e);
+	snap->e = NULL;
+	snap->n = 0;
+}
+
 /* ---- what the instance's projects hold ---- */
 
 static int held_cmp(const void *x, const void *y)

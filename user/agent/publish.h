@@ -73,4 +73,24 @@ int pub_map_set(int fd, const struct berth_port_key *k, const struct berth_port 
 int pub_map_del(int fd, const struct berth_port_key *k);
 int pub_map_get(int fd, const struct berth_port_key *k, struct berth_port *v);
 
+/*
+ * The whole of berth_port_v1 at once (batch lookups, a key walk where the
+ * kernel has none), sorted by key: an `up` compares every binding with the
+ * map in memory instead of a lookup each. Only `up`, under the instance's
+ * lock, writes the map, so the copy stays true while it runs.
+ */
+struct pub_entry {
+	struct berth_port_key k;
+	struct berth_port v;
+};
+struct pub_snapshot {
+	struct pub_entry *e;
+	size_t n;
+};
+int pub_map_snapshot(int fd, struct pub_snapshot *snap);
+/* 0 and *@v, or -ENOENT */
+int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_key *k,
+		     struct berth_port *v);
+void pub_snapshot_free(struct pub_snapshot *snap);
+
 #endif
