@@ -325,16 +325,9 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cur
 		if (ret < 0)
 			return ret;
 		ct_init(&v, &f, skb->ifindex, ep->slot, 0);
-		ret = ct_create(&f.key, &v);
-		if (ret < 0) {
-			bpf_map_delete_elem(&berth_nat_v1, &nk);
-			return ret;
-		}
-		ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
-		if (!ct || ct->nat_port != v.nat_port)	/* another CPU won the race */
-			bpf_map_delete_elem(&berth_nat_v1, &nk);
+		ct = nat_flow_create(&f.key, &v, &nk, &ret);
 		if (!ct)
-			return -BERTH_DROP_CT_FULL;
+			return ret;
 	} else {
 		ct_touch(ct, &f, 0);
 	}
@@ -638,17 +631,10 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 		if (ret < 0)
 			return ret;
 		ct_init(&v, &f, skb->ifindex, ep->slot, cfg->policy_rev);
-		ret = ct_create(&f.key, &v);
 		snat_key(&nk, &f.key, &v);
-		if (ret < 0) {
-			bpf_map_delete_elem(&berth_nat_v1, &nk);
-			return ret;
-		}
-		ct = bpf_map_lookup_elem(&berth_ct_v1, &f.key);
-		if (!ct || ct->nat_port != v.nat_port)	/* another CPU won the race */
-			bpf_map_delete_elem(&berth_nat_v1, &nk);
+		ct = nat_flow_create(&f.key, &v, &nk, &ret);
 		if (!ct)
-			return -BERTH_DROP_CT_FULL;
+			return ret;
 	} else {
 		ct_touch(ct, &f, 0);
 	}

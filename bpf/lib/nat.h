@@ -203,4 +203,29 @@ static __always_inline void snat_key(struct berth_ct_key *nk, const struct berth
 	nk->pad[0] = nk->pad[1] = nk->pad[2] = 0;
 }
 
+/*
+ * A translated flow's entry, once its NAT entry @nk is claimed. A full table
+ * gives the port back; when another CPU created the flow first, its entry
+ * wins and the port claimed here goes back. The flow's entry, or NULL with
+ * the drop reason in *@err.
+ */
+static __always_inline struct berth_ct *nat_flow_create(const struct berth_ct_key *k,
+							const struct berth_ct *v,
+							const struct berth_ct_key *nk, int *err)
+{
+	struct berth_ct *ct;
+
+	*err = ct_create(k, v);
+	if (*err < 0) {
+		bpf_map_delete_elem(&berth_nat_v1, nk);
+		return NULL;
+	}
+	ct = bpf_map_lookup_elem(&berth_ct_v1, k);
+	if (!ct || ct->nat_port != v->nat_port)
+		bpf_map_delete_elem(&berth_nat_v1, nk);
+	if (!ct)
+		*err = -BERTH_DROP_CT_FULL;
+	return ct;
+}
+
 #endif

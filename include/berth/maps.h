@@ -306,4 +306,28 @@ struct berth_sockrev {
 };
 BERTH_STATIC_ASSERT(sizeof(struct berth_sockrev) == 8, "berth_sockrev size");
 
+/*
+ * Retired layouts, read only by the upgrade (user/agent/upgrade.c): berth_ep_v1
+ * and berth_ip_v1 as builds before policy identities wrote them (up to
+ * d730e60). Builds from 96b6b35 to 474e66d kept those map names for the grown
+ * layouts, struct berth_ep and struct berth_ip of today: the value size tells
+ * the two apart.
+ */
+struct berth_ep_v1_layout {
+	__u32 net_id;
+	__u32 slot;
+	__be32 ip;
+	__u8 mac[ETH_ALEN_BERTH];
+	__u8 host_mac[ETH_ALEN_BERTH];
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_ep_v1_layout) == 24, "berth_ep_v1_layout size");
+
+struct berth_ip_v1_layout {
+	__u32 net_id;
+	__u32 ifindex;
+	__u8 mac[ETH_ALEN_BERTH];
+	__u16 pad;
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_ip_v1_layout) == 16, "berth_ip_v1_layout size");
+
 #endif

@@ -28,29 +28,6 @@
 /* Where a load pins this build's programs until they replace the instance's. */
 #define NEW_SUFFIX "_new"	/* bpffs refuses names with a dot */
 
-/*
- * berth_ep_v1 and berth_ip_v1 as builds before policy identities wrote them
- * (up to d730e60). The builds from 96b6b35 to 474e66d kept those names for
- * the grown layouts, which are struct berth_ep and struct berth_ip of
- * today: the value size tells the two apart.
- */
-struct ep_v1 {
-	__u32 net_id;
-	__u32 slot;
-	__be32 ip;
-	__u8 mac[ETH_ALEN_BERTH];
-	__u8 host_mac[ETH_ALEN_BERTH];
-};
-BERTH_STATIC_ASSERT(sizeof(struct ep_v1) == 24, "ep_v1 size");
-
-struct ip_v1 {
-	__u32 net_id;
-	__u32 ifindex;
-	__u8 mac[ETH_ALEN_BERTH];
-	__u16 pad;
-};
-BERTH_STATIC_ASSERT(sizeof(struct ip_v1) == 16, "ip_v1 size");
-
 struct upg {
 	struct instance *in;
 	const char *dir;	/* the pin directory */
@@ -219,14 +196,14 @@ static int ep_convert(struct upg *u, const void *key, const void *old, uint32_t 
 		      void *out)
 {
 	struct berth_ep *ep = out;
-	const struct ep_v1 *o = old;
+	const struct berth_ep_v1_layout *o = old;
 	uint32_t ifindex;
 
 	if (old_size == sizeof(struct berth_ep)) {
 		memcpy(out, old, sizeof(struct berth_ep));
 		return 0;
 	}
-	if (old_size != sizeof(struct ep_v1))
+	if (old_size != sizeof(struct berth_ep_v1_layout))
 		return -EPROTO;
 	memcpy(&ifindex, key, sizeof(ifindex));
 	memset(ep, 0, sizeof(*ep));
@@ -242,7 +219,7 @@ static int ep_convert(struct upg *u, const void *key, const void *old, uint32_t 
 static int ip_convert(struct upg *u, const void *key, const void *old, uint32_t old_size,
 		      void *out)
 {
-	const struct ip_v1 *o = old;
+	const struct berth_ip_v1_layout *o = old;
 	struct berth_ip *ip = out;
 	struct berth_ep ep;
 
@@ -251,7 +228,7 @@ static int ip_convert(struct upg *u, const void *key, const void *old, uint32_t 
 		memcpy(out, old, sizeof(struct berth_ip));
 		return 0;
 	}
-	if (old_size != sizeof(struct ip_v1))
+	if (old_size != sizeof(struct berth_ip_v1_layout))
 		return -EPROTO;
 	memset(ip, 0, sizeof(*ip));
 	ip->net_id = o->net_id;
