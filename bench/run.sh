@@ -1177,7 +1177,7 @@ readonly PP_PUB_LAT=8080 PP_PUB_IPERF=8081 PP_PUB_CONN=8082 PP_ONE_MORE=9000 PP_
 readonly PP_PROJECT="bpp$$" PP_BERTH_NS="berth-pp-$$"
 readonly PP_UP_LIMIT=180		# a berth up of the section that takes longer fails it
 PP_DPS="berth iptables nftables"
-PP_BERTH_IP="" PP_BERTH_EPNS="" PP_BERTH_MAX=""
+PP_BERTH_IP="" PP_BERTH_EPNS=""
 
 pp_wan() { echo "wanpp-${1:0:1}-$$"; }
 pp_host() {
@@ -1270,7 +1270,7 @@ pp_bridge_setup() {
 }
 
 pp_setup() {
-	local dp hard
+	local dp
 
 	for dp in $PP_DPS; do
 		if [[ $dp == berth ]]; then
@@ -1282,12 +1282,6 @@ pp_setup() {
 		wan_setup "$(pp_host "$dp")" "$(pp_wan "$dp")" "$PP_A1" "$PP_CLIENT"
 		ip -n "$(pp_host "$dp")" addr add "$PP_A2/24" dev up0
 	done
-	# the agent holds a socket per published port and can raise its soft fd limit only
-	# to the hard one, which this script cannot raise without CAP_SYS_RESOURCE
-	ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
-	hard=$(ulimit -Hn)
-	if [[ $hard == unlimited ]]; then hard=$(cat /proc/sys/fs/nr_open); fi
-	PP_BERTH_MAX=$((hard - 1000))
 	pp_berth_up "$(pp_berth_file 0)"
 	read -r PP_BERTH_IP PP_BERTH_EPNS < <(berth_ep "$PP_PROJECT" "$PP_BERTH_NS" srv)
 }
@@ -1492,11 +1486,6 @@ ports() {
 	for size in $PP_SIZES; do
 		echo "bench: ports: $size other published ports ..."
 		for dp in $PP_DPS; do
-			if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then
-				echo "bench: ports: berth skipped at $size: the agent holds a socket per" \
-					"port and the fd hard limit is $(ulimit -Hn)"
-				continue
-			fi
 			pp_load "$dp" "$size"
 			V[pload-$size,$dp]=$RESULT
 			# not measured: shows the path, and warms it up as the measured runs load it
@@ -1504,7 +1493,6 @@ ports() {
 		done
 		for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 			for dp in $PP_DPS; do
-				if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then continue; fi
 				pp_conn "$dp" "$TMP/ppconn-$size-$dp-$ROUND" "$CONN_SECS" "$CONN_INFLIGHT"
 				read -r a b c d <<<"$RESULT"
 				V[pcr-$size,$dp]+=" $a" V[pc50-$size,$dp]+=" $b" V[pc99-$size,$dp]+=" $c"
@@ -1512,7 +1500,6 @@ ports() {
 			done
 		done
 		for dp in $PP_DPS; do
-			if [[ $dp == berth ]] && ((size > PP_BERTH_MAX)); then continue; fi
 			pp_one_more "$dp" "$size"
 			V[pmore-$size,$dp]=$RESULT
 		done
@@ -1599,15 +1586,9 @@ report_ports() {
 	echo
 	echo "Publishing one more port: berth, one \`berth up\` of the file with one more item" \
 		"(the whole command: parse, plan, map"
-	echo "writes, the agent's held socket); iptables, one \`iptables -t nat -A DOCKER ...\`" \
+	echo "writes, the bind hooks' map and the reserved ports); iptables, one \`iptables -t nat -A DOCKER ...\`" \
 		"($(iptables -V 2>/dev/null); dockerd makes"
 	echo "a second call for the filter ACCEPT rule); nftables, one \`nft add element\`."
-	if ((PP_BERTH_MAX < ${PP_SIZES##* })); then
-		echo "berth is measured up to ${V[pmax,berth]:-0} other ports only:" \
-			"its agent holds a bound socket per published port and"
-		echo "can raise its soft fd limit only to the hard one, $(ulimit -Hn) here, which" \
-			"this script cannot raise (no CAP_SYS_RESOURCE)."
-	fi
 	echo "The section took ${V[ptime,all]} s."
 }
 

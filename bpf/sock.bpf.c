@@ -11,19 +11,22 @@
  *   sendmsg4      unconnected UDP sendto():     destination → backend
  *   recvmsg4      UDP recvfrom():               backend source → published address
  *   getpeername4  getpeername():                backend → published address
+ *   bind4, bind6  bind():                       a published port is taken
  *
  * cgroup hooks belong to cgroups, not namespaces: attached to the cgroup v2
  * root, these run for every socket of the machine, in every namespace, and
  * once per berth instance. So each first compares the socket's namespace with
  * its instance's (one array lookup, one helper call) and leaves every other
- * socket alone. They never refuse: every hook returns 1.
+ * socket alone. Only the bind hooks ever refuse, and only a published port.
  */
 #include "lib/common.h"
 #include "lib/maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SOCK_ALLOW	1	/* the only verdict: go on, with the address as it now is */
+#define SOCK_ALLOW	1	/* go on, with the address as it now is */
+#define SOCK_REFUSE	0	/* fail the call, with the error bpf_set_retval() gave */
+#define EADDRINUSE_	98
 #define IPPROTO_TCP_	6
 #define IPPROTO_UDP_	17
 #define LOOPBACK_NET	127	/* 127.0.0.0/8, first octet */
@@ -173,5 +176,67 @@ int berth_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
 	if (sock_ours(ctx))
 		xlate_rev(ctx);
+	return SOCK_ALLOW;
+}
+
+/*
+ * bind4, bind6: a published port is the instance's for as long as it is
+ * published, so no other socket of the host namespace may bind it, as none
+ * could bind a port a listening process has: EADDRINUSE for an exact
+ * (address, port, protocol) binding, for any address when the port is
+ * published on 0.0.0.0, and for 0.0.0.0 (or [::], dual-stack) when it is
+ * published on any address. `up`'s own probes (BERTH_SOCK_MARK_PROBE) pass,
+ * and so does port 0: the kernel's own pick, which ip_local_reserved_ports
+ * keeps off published ports (user/agent/hold.c).
+ */
+static __always_inline bool bind_taken(struct bpf_sock_addr *ctx, __be32 addr, bool any)
+{
+	struct berth_port_key k = { .addr = addr, .port = (__be16)ctx->user_port };
+	struct berth_pbind_key pk = { .port = (__be16)ctx->user_port };
+	struct bpf_sock *sk = ctx->sk;
+	__u32 proto = ctx->protocol;
+
+	if (!k.port || !proto_published(proto) || !sk || sk->mark == BERTH_SOCK_MARK_PROBE)
+		return false;
+	k.proto = (__u8)proto;
+	pk.proto = (__u8)proto;
+	if (any)
+		return bpf_map_lookup_elem(&berth_pbind_v1, &pk) != NULL;
+	if (bpf_map_lookup_elem(&berth_port_v1, &k))
+		return true;
+	k.addr = 0;
+	return bpf_map_lookup_elem(&berth_port_v1, &k) != NULL;
+}
+
+static __always_inline int bind_refuse(void)
+{
+	bpf_set_retval(-EADDRINUSE_);
+	return SOCK_REFUSE;
+}
+
+SEC("cgroup/bind4")
+int berth_sock_bind4(struct bpf_sock_addr *ctx)
+{
+	__be32 addr = ctx->user_ip4;
+
+	if (sock_ours(ctx) && bind_taken(ctx, addr, !addr))
+		return bind_refuse();
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/bind6")
+int berth_sock_bind6(struct bpf_sock_addr *ctx)
+{
+	__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2];
+	__u32 a3 = ctx->user_ip6[3];
+
+	if (a0 || a1 || !sock_ours(ctx))
+		return SOCK_ALLOW;
+	/* [::]: IPv4 too, unless IPV6_V6ONLY, which this hook cannot see */
+	if (!a2 && !a3)
+		return bind_taken(ctx, 0, true) ? bind_refuse() : SOCK_ALLOW;
+	/* [::ffff:a.b.c.d]: the IPv4 address a.b.c.d */
+	if (a2 == bpf_htonl(0xffff) && bind_taken(ctx, a3, !a3))
+		return bind_refuse();
 	return SOCK_ALLOW;
 }

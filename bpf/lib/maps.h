@@ -119,6 +119,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_port_v1 SEC(".maps");
 
+/* published (port, protocol) → how many addresses publish it: the bind hooks' wildcard test */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BERTH_MAX_PORTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct berth_pbind_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_pbind_v1 SEC(".maps");
+
 /* the last redirect target, written only when cfg_record_redirect is set (tests) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -307,6 +307,27 @@ struct berth_sockrev {
 BERTH_STATIC_ASSERT(sizeof(struct berth_sockrev) == 8, "berth_sockrev size");
 
 /*
+ * berth_pbind_v1 (hash): every (port, protocol) published on some address of
+ * the instance → how many berth_port_v1 entries publish it. The bind hooks
+ * refuse a bind to 0.0.0.0 (or [::]) on such a port; a bind to one address
+ * is judged by berth_port_v1 itself. Kept equal to berth_port_v1 by every
+ * `up` and `down` (user/agent/hold.c).
+ */
+struct berth_pbind_key {
+	__be16 port;		/* network order: the published (host) port */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_pbind_key) == 4, "berth_pbind_key size");
+
+/*
+ * SO_MARK of the sockets `up` binds to find out whether another process has
+ * a port: the bind hooks let them through, so that the kernel's own answer
+ * is the one `up` reads. Setting a mark takes CAP_NET_ADMIN.
+ */
+#define BERTH_SOCK_MARK_PROBE	0xb3470001u
+
+/*
  * Retired layouts, read only by the upgrade (user/agent/upgrade.c): berth_ep_v1
  * and berth_ip_v1 as builds before policy identities wrote them (up to
  * d730e60). Builds from 96b6b35 to 474e66d kept those map names for the grown

@@ -3,7 +3,8 @@
 #
 # Published ports from the host itself: processes of the instance's host namespace reach
 # them at 127.0.0.1, at the gateway and at the uplink's address through the cgroup socket
-# programs (bpf/sock.bpf.c: connect4, sendmsg4, recvmsg4, getpeername4), with no NAT and
+# programs (bpf/sock.bpf.c: connect4, sendmsg4, recvmsg4, getpeername4; bind4 and bind6
+# keep other sockets off published ports), with no NAT and
 # no proxy: the endpoint sees the host's own address, the host's sockets see the published
 # one. The programs are attached to the cgroup v2 root, so they run for every socket of
 # the machine: sockets of an endpoint, of another namespace and of another instance must
@@ -13,7 +14,7 @@
 #   +---------------+  veth  +--------------------------------------+  +------------------+
 #   | 198.51.100.2  +--------+ tupPID 198.51.100.1 (uplink)         |  | a second instance|
 #   +---------------+        | lo 127.0.0.1: curl, probes           |  | publishing 8080  |
-#                            | berth0: gateways   4 cgroup links    |  | (its own links)  |
+#                            | berth0: gateways   6 cgroup links    |  | (its own links)  |
 #                            +-----+-------------------------+------+  +------------------+
 #                                  |                         |
 #                      [ web: http :80, echo :6060 ]   [ client ]       berth-t-PID-o
@@ -125,14 +126,14 @@ test_links() {
 	up_web "$p"
 	ids=$(sock_links "$HOST")
 	echo "links of $HOST: $(tr '\n' ' ' <<<"$ids")"
-	expect_eq "four links pinned" "$(wc -l <<<"$ids")" 4
+	expect_eq "six links pinned" "$(wc -l <<<"$ids")" 6
 	bpftool link show -j | python3 -c 'import json, sys
 want = set(int(i) for i in sys.argv[1].split())
 got = {l["id"]: l for l in json.load(sys.stdin) if l["id"] in want}
 types = sorted(l["attach_type"] for l in got.values())
 print(types)
-assert types == ["cgroup_inet4_connect", "cgroup_inet4_getpeername", "cgroup_udp4_recvmsg",
-                 "cgroup_udp4_sendmsg"], types
+assert types == ["cgroup_inet4_bind", "cgroup_inet4_connect", "cgroup_inet4_getpeername",
+                 "cgroup_inet6_bind", "cgroup_udp4_recvmsg", "cgroup_udp4_sendmsg"], types
 assert all(l["type"] == "cgroup" for l in got.values())' "$ids"
 	# a second up keeps them (no second set)
 	bh -p "$p" up -f "$TMP/$p/compose.yml" --uplink "$UPLINK"
@@ -212,7 +213,8 @@ test_udp_from_host() {
 }
 
 # The same connect from an endpoint or from another namespace is not rewritten: each
-# reaches its own 127.0.0.1:8080.
+# reaches its own 127.0.0.1:8080, which each could bind (the bind hooks hold the port in
+# the instance's host namespace alone).
 test_other_namespaces() {
 	local p=t$$-ns out
 
@@ -261,7 +263,7 @@ test_two_instances() {
 	expect_eq "$HOST2: its own web" "$(fetch "$HOST2" 127.0.0.1 8080)" "berth-web-$p2"
 	ids1=$(sock_links "$HOST")
 	ids2=$(sock_links "$HOST2")
-	expect_eq "four links each" "$(wc -l <<<"$ids1") $(wc -l <<<"$ids2")" "4 4"
+	expect_eq "six links each" "$(wc -l <<<"$ids1") $(wc -l <<<"$ids2")" "6 6"
 	berth --host-netns "$HOST2" -p "$p2" down
 	for id in $ids2; do
 		expect_fail "link $id of $HOST2 still attached" bpftool link show id "$id"
@@ -279,7 +281,7 @@ test_down_detaches() {
 
 	up_web "$p"
 	ids=$(sock_links "$HOST")
-	expect_eq "four links" "$(wc -l <<<"$ids")" 4
+	expect_eq "six links" "$(wc -l <<<"$ids")" 6
 	bh -p "$p" down
 	for id in $ids; do
 		expect_fail "link $id still attached after the last down" bpftool link show id "$id"

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Published ports as `up` decides them, without traffic: berth_port_v1's
-# entries, `berth port`, random ports kept across ups and held by the agent,
-# the conflicts refused before anything changes, and the flows of a port
-# that is repointed or removed cleared at once.
+# entries, `berth port`, random ports kept across ups and held (no bind takes
+# them, the kernel picks none for an outgoing socket), the conflicts refused
+# before anything changes, and the flows of a port that is repointed or
+# removed cleared at once.
 #
 #   berth-t-PID-p (host namespace of the instance, lo up: 127.0.0.1 exists)
 #   +---------------------------------------------------------------------+
-#   | the agent: a socket bound on every published host ip:port:proto     |
+#   | bind4/bind6 hooks: EADDRINUSE on every published host ip:port:proto |
+#   | net.ipv4.ip_local_reserved_ports: every published port              |
 #   | berth_port_v1: host ip:port:proto → replica 1 on its first network  |
 #   |                that is not internal                                  |
 #   +-----+-------------------+---------------------------------------------+
@@ -23,6 +25,47 @@ H="berth-t-$$-p"
 
 # hp ARGS...: berth on this script's instance
 hp() { berth --host-netns "$H" "$@"; }
+
+# bind6_fails PORT: a dual-stack TCP socket cannot bind [::]:PORT
+bind6_fails() {
+	nsenter --net="/run/netns/$H" "$PY" - "$@" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+try:
+    s.bind(("::", int(sys.argv[1])))
+except OSError as e:
+    sys.exit(0 if e.errno == 98 else f"[::]:{sys.argv[1]}: {e}")
+print(f"[::]:{sys.argv[1]} could be bound")
+sys.exit(1)
+EOF
+}
+
+# reserved: the instance namespace's net.ipv4.ip_local_reserved_ports
+reserved() { ip netns exec "$H" cat /proc/sys/net/ipv4/ip_local_reserved_ports; }
+
+# autobind_ports PROTO N: the local port the kernel picks for N sockets, one after the other
+# (UDP: an unbound socket's sendto; TCP: a connect to a listener of this script's, closed
+# with a RST so that no TIME_WAIT keeps the port)
+autobind_ports() {
+	nsenter --net="/run/netns/$H" "$PY" - "$@" <<'EOF'
+import socket, struct, sys
+proto, n = sys.argv[1], int(sys.argv[2])
+srv = None
+if proto == "tcp":
+    srv = socket.socket(); srv.bind(("127.0.0.1", 5005)); srv.listen(16)
+ports = []
+for _ in range(n):
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"x", ("127.0.0.1", 9))
+    else:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.connect(srv.getsockname()); srv.accept()[0].close()
+    ports.append(str(s.getsockname()[1])); s.close()
+print(" ".join(ports))
+EOF
+}
 
 # ports_ns: a host namespace of the test's own with lo up (127.0.0.1 bindings need it)
 ports_ns() {
@@ -149,12 +192,13 @@ ep_ip_h() {
 	ps_json "$1" "$H" | py "[n['ipv4'] for e in d if e['service'] == '$2' and e['replica'] == 1 for n in e['networks'] if n['key'] == '$3'][0]"
 }
 
-# A random port stays across ups, is held by the agent (no other bind takes it), and is
-# let go when its item goes.
+# A random port stays across ups, is held (no other bind takes it, nor the kernel for an
+# outgoing socket), and is let go when its item goes; the host's own reserved ports stay.
 test_sticky_and_held() {
 	local p=t$$-held f f2 r1 r2
 
 	ports_ns
+	ip netns exec "$H" sh -c 'echo 5999 >/proc/sys/net/ipv4/ip_local_reserved_ports'
 	f=$(printf 'name: %s\nservices:\n  web:\n    ports: ["80", "7070:80", "7071:81/udp"]\n' "$p" |
 		compose held)
 	up_project "$p" "$f" "$H"
@@ -166,9 +210,19 @@ test_sticky_and_held() {
 	expect_fail "a step of the second up" grep -q '^berth: \[' "$TMP/held.out"
 	r2=$(hp -p "$p" port web 80 | grep -v ':7070$')
 	expect_eq "the random port is kept" "$r2" "$r1"
-	expect "the agent holds the random port" bind_fails 0.0.0.0 "${r1##*:}" tcp
-	expect "the agent holds 7070/tcp" bind_fails 127.0.0.1 7070 tcp
-	expect "the agent holds 7071/udp" bind_fails 0.0.0.0 7071 udp
+	expect "the random port is held" bind_fails 0.0.0.0 "${r1##*:}" tcp
+	expect "7070/tcp is held at 127.0.0.1" bind_fails 127.0.0.1 7070 tcp
+	expect "7071/udp is held" bind_fails 0.0.0.0 7071 udp
+	expect "7070/tcp is held at [::] (dual-stack)" bind6_fails 7070
+	echo "reserved: $(reserved)"
+	expect "the kernel picks none of them" "$PY" -c '
+import sys
+have = set()
+for part in sys.argv[1].split(","):
+    lo, _, hi = part.partition("-"); have.update(range(int(lo), int(hi or lo) + 1))
+sys.exit(0 if {5999, 7070, 7071, int(sys.argv[2])} <= have else 1)' "$(reserved)" "${r1##*:}"
+	expect_eq "no socket holds them" \
+		"$(ip netns exec "$H" ss -Htanu state all | grep -cE ':(7070|7071) ' || true)" 0
 	# another project cannot take them either
 	f2=$(printf 'name: %s-b\nservices:\n  x:\n    ports: ["127.0.0.1:%s:80"]\n' "$p" "${r1##*:}" |
 		compose held2)
@@ -181,6 +235,33 @@ test_sticky_and_held() {
 	expect "the random port is let go" \
 		wait_until 5 expect_fail "random held" bind_fails 0.0.0.0 "${r1##*:}" tcp
 	expect "7070/tcp still held" bind_fails 0.0.0.0 7070 tcp
+	expect_eq "reserved: the host's 5999 and 7070" "$(reserved)" "5999,7070"
+	printf 'name: %s\nservices:\n  web:\n    ports: ["7070:80", "7073:83"]\n' "$p" >"$f"
+	hp -p "$p" up -f "$f"
+	expect_eq "reserved: one more" "$(reserved)" "5999,7070,7073"
+	berth --host-netns "$H" -p "$p" down
+	expect_eq "down: the host's 5999 alone" "$(reserved)" "5999"
+	expect_fail "7070/tcp held after down" bind_fails 0.0.0.0 7070 tcp
+}
+
+# The kernel's own picks go around published ports: with ip_local_port_range 40000-40001 and
+# 40000 published (TCP and UDP), every outgoing socket of the host gets 40001.
+test_autobind_avoids() {
+	local p=t$$-auto f
+
+	ports_ns
+	ip netns exec "$H" sysctl -qw net.ipv4.ip_local_port_range="40000 40001"
+	f=$(printf 'name: %s
+services:
+  web:
+    ports: ["40000:80", "40000:80/udp"]
+' "$p" |
+		compose auto)
+	up_project "$p" "$f" "$H"
+	expect_eq "UDP sockets, one after the other" "$(autobind_ports udp 6)" \
+		"40001 40001 40001 40001 40001 40001"
+	expect_eq "TCP connections, one after the other" "$(autobind_ports tcp 6)" \
+		"40001 40001 40001 40001 40001 40001"
 }
 
 # Conflicts: each one line FILE:L:C, exit 1, before anything is made.
@@ -226,6 +307,33 @@ EOF
 	expect_fail "$p-b registered" grep -q "\"$p-b\"" /run/berth/registry.json
 }
 
+# A port the project moves to another address is tested against the host's sockets there:
+# a process on 127.0.0.2:7072 (allowed while only 127.0.0.1:7072 is published) makes the
+# move to 0.0.0.0:7072 an error, and the old binding stays.
+test_moved_port() {
+	local p=t$$-move f rc=0
+
+	ports_ns
+	f=$(printf 'name: %s
+services:
+  web:
+    ports: ["127.0.0.1:7072:80"]
+' "$p" | compose move)
+	up_project "$p" "$f" "$H"
+	expect "127.0.0.1:7072 is held" bind_fails 127.0.0.1 7072 tcp
+	spawn_in "$H" 60 "$TMP/move.out" "$PY" -c '
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.2", 7072)); s.listen()
+print("ready", flush=True); time.sleep(60)'
+	expect "the process on 127.0.0.2:7072" wait_until 5 log_has "$TMP/move.out" '^ready$'
+	sed -i 's/"127.0.0.1:7072:80"/"7072:80"/' "$f"
+	hp -p "$p" up -f "$f" >"$TMP/move-up.out" 2>&1 || rc=$?
+	cat "$TMP/move-up.out"
+	expect_eq "exit code" "$rc" 1
+	expect "the process's port" grep -qF "$f:4:13: error: service web: host port 0.0.0.0:7072/tcp is in use by another process on instance $H" "$TMP/move-up.out"
+	expect_eq "the old binding stays" "$(hp -p "$p" port web)" "80/tcp -> 127.0.0.1:7072"
+}
+
 # A port repointed (another target) or removed: its DNAT flows go at once; others stay.
 test_flows_cleared() {
 	local p=t$$-flows f m left
@@ -257,7 +365,9 @@ test_flows_cleared() {
 netns_setup
 run every-form-in-the-map test_every_form
 run random-ports-kept-and-held test_sticky_and_held
+run autobind-avoids-published-ports test_autobind_avoids
 run conflicts-refused-before-anything test_conflicts
+run moved-port-tested-at-its-new-address test_moved_port
 run repointed-ports-lose-their-flows test_flows_cleared
 finish
 exit "$FAILED"

@@ -507,6 +507,40 @@ static void test_set_parse_reserved(void **state)
 	free(err);
 }
 
+/* The list the sysctl takes back: adjacent ports joined, round trip through the parser. */
+static void test_set_format(void **state)
+{
+	struct port_set s, back;
+	char *txt;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	txt = port_set_format(&s);
+	assert_string_equal(txt, "");
+	free(txt);
+	port_set_add(&s, 1, 1);
+	port_set_add(&s, 8080, 8082);
+	port_set_add(&s, 8084, 8084);
+	port_set_add(&s, 65534, 65535);
+	txt = port_set_format(&s);
+	assert_string_equal(txt, "1,8080-8082,8084,65534-65535");
+	memset(&back, 0, sizeof(back));
+	assert_null(port_set_parse(txt, &back));
+	assert_memory_equal(&s, &back, sizeof(s));
+	free(txt);
+	/* every other port: the longest list there is, grown as it goes */
+	memset(&s, 0, sizeof(s));
+	for (unsigned p = 1; p < 65536; p += 2)
+		port_set_add(&s, p, p);
+	txt = port_set_format(&s);
+	assert_int_equal(strncmp(txt, "1,3,5,", 6), 0);
+	assert_non_null(strstr(txt, ",65535"));
+	memset(&back, 0, sizeof(back));
+	assert_null(port_set_parse(txt, &back));
+	assert_memory_equal(&s, &back, sizeof(s));
+	free(txt);
+}
+
 /* A random port: from the start, skipping reserved, taken and in-use ports, wrapping around. */
 static void test_pick_skips_and_wraps(void **state)
 {
@@ -611,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_proto_names),
 		cmocka_unit_test(test_set_basics),
 		cmocka_unit_test(test_set_parse_reserved),
+		cmocka_unit_test(test_set_format),
 		cmocka_unit_test(test_pick_skips_and_wraps),
 		cmocka_unit_test(test_pick_first_free),
 		cmocka_unit_test(test_pick_none_and_errors),

@@ -6,9 +6,7 @@
  * the host namespace, connected to the upstream so the kernel drops replies
  * from anyone else), the API socket, an inotify watch on state.json and a
  * one-second tick for timeouts. The conntrack GC runs in a thread of its
- * own: a pass over a big table takes long enough to stall DNS. The agent also
- * holds every published host port of the instance (a socket bound to it in
- * the host namespace), so that nothing else takes it while it is published.
+ * own: a pass over a big table takes long enough to stall DNS.
  */
 #include "agent.h"
 
@@ -47,7 +45,6 @@
 #include "jsonx.h"
 #include "names.h"
 #include "netns.h"
-#include "publish.h"
 #include "util.h"
 
 #define DNS_ADDR	0x7f00000b	/* 127.0.0.11 */
@@ -58,7 +55,6 @@
 #define MAX_UPSTREAMS	4
 #define MAX_ANSWERS	64
 #define BERTH_AGENT_MAX_EPS 8192	/* as many as the datapath holds */
-#define HOLD_RETRY_MS	5000		/* a published port another socket had is tried again */
 
 enum src_kind { SRC_UDP, SRC_TCP_LISTEN, SRC_TCP_CONN, SRC_FWD, SRC_API, SRC_INOTIFY, SRC_TICK,
 		SRC_SIGNAL };
@@ -108,22 +104,6 @@ struct fwd {
 	struct fwd *next;
 };
 
-/*
- * A published host port the agent holds: a socket bound to it in the
- * instance's host namespace, so that no other bind takes it (TCP: bound, never
- * listening; UDP: bound, never read). Published traffic never reaches it: the
- * uplink program translates it before the stack, and the socket programs send
- * host processes on at connect time. No SO_REUSEADDR: a server's bind with
- * SO_REUSEADDR fails on it too.
- */
-struct hold {
-	uint32_t addr;		/* network order; 0: every address */
-	uint16_t port;		/* host order */
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	int fd;			/* -1: not held (the bind failed: tried again) */
-	int err;		/* the failure last said, so that it is said once */
-};
-
 struct agent;
 
 /*
@@ -158,9 +138,6 @@ struct agent {
 	int n_upstreams;
 	struct src api, ino, tick, sig;
 	struct ct_gc_thread gc;
-	struct hold *holds;	/* sorted by (proto, port, addr) */
-	size_t n_holds;
-	uint64_t holds_retry_ms;	/* when the ones not held are tried again */
 	bool stop;
 	bool echo;		/* log to stderr too: in the foreground, unless stderr is the log */
 	int lock_fd;		/* agent.lock, held while this agent runs */
@@ -360,127 +337,6 @@ static void socks_close(struct agent *a, struct ep_socks *es)
 	es->name = NULL;
 }
 
-/* ---- published ports it holds ---- */
-
-static int hold_cmp(const void *x, const void *y)
-{
-	const struct hold *a = x, *b = y;
-
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (a->port != b->port)
-		return a->port < b->port ? -1 : 1;
-	return a->addr < b->addr ? -1 : a->addr > b->addr;
-}
-
-static void hold_bind(struct agent *a, struct hold *h)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(h->port),
-				  .sin_addr.s_addr = h->addr };
-	const char *proto = h->proto == IPPROTO_UDP ? "udp" : "tcp";
-	int fd = socket(AF_INET, (h->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) |
-				 SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	char addr[INET_ADDRSTRLEN];
-	int err = 0;
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		err = errno;
-	inet_ntop(AF_INET, &h->addr, addr, sizeof(addr));
-	if (!err) {
-		h->fd = fd;
-		if (h->err)
-			alog(a, LOG_INFO, "holding published port %s:%u/%s now", addr, h->port, proto);
-		h->err = 0;
-		return;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (err != h->err)
-		alog(a, LOG_WARN, "cannot hold published port %s:%u/%s: %s (tried again every %d s)",
-		     addr, h->port, proto, strerror(err), HOLD_RETRY_MS / 1000);
-	h->err = err;
-}
-
-static size_t holds_bind_missing(struct agent *a)
-{
-	size_t missing = 0;
-
-	for (size_t i = 0; i < a->n_holds; i++) {
-		if (a->holds[i].fd < 0)
-			hold_bind(a, &a->holds[i]);
-		missing += a->holds[i].fd < 0;
-	}
-	a->holds_retry_ms = now_ms() + HOLD_RETRY_MS;
-	return missing;
-}
-
-/* Hold what the state publishes, no more: the ports that went are let go first. */
-static void holds_sync(struct agent *a)
-{
-	struct json_object *ps;
-	struct hold *want = NULL, *out;
-	size_t n_want = 0, n = 0, i = 0, j = 0, missing;
-
-	if (json_object_object_get_ex(a->state, "projects", &ps) &&
-	    json_object_is_type(ps, json_type_object)) {
-		json_object_object_foreach(ps, name, p) {
-			struct json_object *arr = jarr_get(p, "ports");
-
-			(void)name;
-			for (size_t k = 0; k < jlen(arr); k++) {
-				struct berth_port_key key;
-				struct hold *h;
-
-				if (pub_state_key(json_object_array_get_idx(arr, k), &key))
-					continue;
-				h = VEC_PUSH(want, n_want);
-				h->addr = key.addr;
-				h->port = ntohs(key.port);
-				h->proto = key.proto;
-				h->fd = -1;
-			}
-		}
-	}
-	if (n_want)
-		qsort(want, n_want, sizeof(*want), hold_cmp);
-	out = xcalloc(n_want + 1, sizeof(*out));
-	while (i < a->n_holds || j < n_want) {
-		int c = i == a->n_holds ? 1 : j == n_want ? -1 : hold_cmp(&a->holds[i], &want[j]);
-
-		if (c < 0) {
-			if (a->holds[i].fd >= 0)
-				close(a->holds[i].fd);
-			i++;
-			continue;
-		}
-		/* the same port twice in the state (a conflict an up refused): held once */
-		if (n && !hold_cmp(&out[n - 1], &want[j])) {
-			j++;
-			continue;
-		}
-		out[n++] = c > 0 ? want[j] : a->holds[i++];
-		j++;
-	}
-	free(want);
-	free(a->holds);
-	a->holds = out;
-	a->n_holds = n;
-	missing = holds_bind_missing(a);
-	if (n)
-		alog(a, missing ? LOG_WARN : LOG_DEBUG, "holding %zu published ports%s", n - missing,
-		     missing ? " (some could not be bound: see above)" : "");
-}
-
-static void holds_close(struct agent *a)
-{
-	for (size_t i = 0; i < a->n_holds; i++)
-		if (a->holds[i].fd >= 0)
-			close(a->holds[i].fd);
-	free(a->holds);
-	a->holds = NULL;
-	a->n_holds = 0;
-}
-
 static void reload(struct agent *a)
 {
 	char path[600];
@@ -547,9 +403,8 @@ static void reload(struct agent *a)
 			socks_close(a, &a->eps[i]);
 		}
 	}
-	holds_sync(a);
-	alog(a, LOG_INFO, "%zu endpoints, %zu names, %d upstream servers, %zu published ports",
-	     a->names.n_eps, a->names.n_entries, a->n_upstreams, a->n_holds);
+	alog(a, LOG_INFO, "%zu endpoints, %zu names, %d upstream servers", a->names.n_eps,
+	     a->names.n_entries, a->n_upstreams);
 }
 
 /* ---- answering ---- */
@@ -1014,15 +869,6 @@ static void tick(struct agent *a)
 		if (t - c->last_ms >= TCP_IDLE_MS)
 			conn_free(a, c);
 	}
-	if (t >= a->holds_retry_ms) {
-		for (size_t i = 0; i < a->n_holds; i++) {
-			if (a->holds[i].fd < 0) {
-				holds_bind_missing(a);
-				break;
-			}
-		}
-		a->holds_retry_ms = t + HOLD_RETRY_MS;
-	}
 }
 
 /* ---- the conntrack GC thread ---- */
@@ -1370,7 +1216,6 @@ int agent_run(const struct agent_opts *o)
 		if (a.eps[i].name)
 			socks_close(&a, &a.eps[i]);
 	free(a.eps);
-	holds_close(&a);
 	names_free(&a.names);
 	json_object_put(a.state);
 	if (a.log)

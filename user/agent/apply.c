@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "ctgc.h"
+#include "hold.h"
 #include "dp.h"
 #include "ipv4.h"
 #include "jsonx.h"
@@ -459,6 +460,18 @@ static void flows_flush(struct actx *c)
 }
 
 /* The instance's cgroup directories, once no endpoint cgroup is left in them. */
+/*
+ * The published ports held as berth_port_v1 now has them (hold.h): after
+ * every change to it, a rollback's too. Warns, never fails: the ports work
+ * either way, only another process could take one meanwhile.
+ */
+static void ports_hold(struct actx *c)
+{
+	if (!ensure_dp(c) && hold_sync(&c->dp, c->in->run_dir))
+		fprintf(stderr, "berth: warning: the published ports of instance %s are not all held: another process of the host may bind one\n",
+			c->in->name);
+}
+
 static void cgroup_parents_prune(struct instance *in)
 {
 	const char *root = cgroup2_root();
@@ -599,6 +612,7 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 		for (size_t i = 0; i < n_ops; i++)
 			op_undo(&c, ops[i]);
 		flows_flush(&c);
+		ports_hold(&c);
 		err = state_apply_removal(&c, header);
 		if (!err && !json_object_object_length(projects(in)))
 			agent_stop(in);
@@ -608,6 +622,7 @@ int apply_recover(struct instance *in, const struct apply_opts *o)
 		for (size_t i = n_ops; i-- > 0;)
 			op_undo(&c, ops[i]);
 		flows_flush(&c);
+		ports_hold(&c);
 	}
 	if (!err)
 		unlink(path);
@@ -1359,6 +1374,7 @@ static void rollback(struct actx *c)
 	for (size_t i = n; i-- > 1;) /* line 0 is the header */
 		op_undo(c, ops[i]);
 	flows_flush(c);
+	ports_hold(c);
 	for (size_t i = 0; i < n; i++)
 		json_object_put(ops[i]);
 	free(ops);
@@ -2290,6 +2306,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		if (agent_ensure(in, o->verbose))
 			fprintf(stderr, "berth: warning: the agent of instance %s did not start (see %s/agent.log)\n",
 				in->name, in->run_dir);
+		ports_hold(&c);
 		sockhook_up(&c.dp, in->pin_dir);	/* host → published ports; warns, never fails */
 		err = start_runs(in, s->project);
 		goto out;
@@ -2385,6 +2402,7 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	if (agent_ensure(in, o->verbose) || agent_notify(in, "reload"))
 		fprintf(stderr, "berth: warning: the agent of instance %s did not start: names will not resolve (see %s/agent.log)\n",
 			in->name, in->run_dir);
+	ports_hold(&c);
 	sockhook_up(&c.dp, in->pin_dir);	/* host → published ports; warns, never fails */
 	err = start_runs(in, s->project);
 out:
@@ -2440,6 +2458,8 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 		  (jlen(jarr_get(p, "ports")) > 0);
 	had_policy = jlen(jarr_get(p, "policy")) > 0;
 	err = remove_phase(&c, project, eps, nets, jarr_get(p, "ports"), true);
+	if (!err)
+		ports_hold(&c);
 	/* the last project takes the agent with it */
 	if (!err && !json_object_object_length(projects(in))) {
 		agent_stop(in);

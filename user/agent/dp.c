@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "pin.h"
 #include "sockhook.h"
+#include "util.h"
 
 /* The recorded fingerprint: a file of the instance's run directory. */
 #define FINGERPRINT_FILE "datapath"
@@ -47,6 +48,7 @@ static const struct {
 	{ "berth_skcfg_v1", offsetof(struct dp, skcfg_fd) },
 	{ "berth_hostip_v1", offsetof(struct dp, hostip_fd) },
 	{ "berth_skrev_v1", offsetof(struct dp, skrev_fd) },
+	{ "berth_pbind_v1", offsetof(struct dp, pbind_fd) },
 };
 
 /* Every fd of struct dp, for dp_close and the resets. */
@@ -61,7 +63,7 @@ static const size_t dp_fds[] = {
 	offsetof(struct dp, ep_old_fd),	 offsetof(struct dp, ip_old_fd),
 	offsetof(struct dp, port_fd),	 offsetof(struct dp, sock_prog_fd),
 	offsetof(struct dp, skcfg_fd),	 offsetof(struct dp, hostip_fd),
-	offsetof(struct dp, skrev_fd),
+	offsetof(struct dp, skrev_fd),	 offsetof(struct dp, pbind_fd),
 };
 
 #define DP_FD(dp, off) (*(int *)((char *)(dp) + (off)))
@@ -280,7 +282,7 @@ DEFINE_DP_LOAD(dns, berth_tc_dns_lo)
 DEFINE_DP_LOAD(uplink, berth_tc_uplink_ingress)
 
 /*
- * The socket programs: one object, four programs, each pinned as its
+ * The socket programs: one object, six programs, each pinned as its
  * sockhooks[] name plus the suffix @pin carries after DP_PIN_SOCK (upgrades
  * load beside the running ones). connect4 is pinned last, so a load a crash
  * cut short is seen as absent and done again, over its leftovers.
@@ -497,6 +499,80 @@ int dp_map_count(int map_fd, size_t key_size, uint64_t *count)
 		prev = key;
 	}
 	return errno == ENOENT ? 0 : -errno;
+}
+
+/* The key walk, for kernels without batch lookups of hash maps. */
+static int dump_walk(int fd, size_t ksz, size_t vsz, unsigned char **keys, unsigned char **vals,
+		     size_t *n)
+{
+	unsigned char cur[64], next[64];
+	bool first = true;
+
+	if (ksz > sizeof(cur))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, first ? NULL : cur, next)) {
+		*keys = xrealloc(*keys, (*n + 1) * ksz);
+		*vals = xrealloc(*vals, (*n + 1) * vsz);
+		memcpy(*keys + *n * ksz, next, ksz);
+		/* deleted under the walk: not there */
+		if (!bpf_map_lookup_elem(fd, next, *vals + *n * vsz))
+			(*n)++;
+		memcpy(cur, next, ksz);
+		first = false;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int dp_map_dump(int fd, size_t ksz, size_t vsz, void **keys_out, void **vals_out, size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	enum { CHUNK = 4096 };
+	unsigned char *kbuf = xcalloc(CHUNK, ksz), *vbuf = xcalloc(CHUNK, vsz);
+	unsigned char *keys = NULL, *vals = NULL;
+	uint64_t in[2] = { 0 }, out[2] = { 0 };	/* a bucket index for hash maps */
+	bool first = true, last = false;
+	int err = 0;
+
+	*n = 0;
+	while (!last && !err) {
+		uint32_t cnt = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : in, out, kbuf, vbuf, &cnt, &opts)) {
+			if (errno == ENOENT) {
+				last = true;	/* with @cnt entries of the last buckets */
+			} else if ((first && (errno == EINVAL || errno == EOPNOTSUPP ||
+					      errno == 524 /* ENOTSUPP */)) ||
+				   (errno == ENOSPC && !cnt)) {
+				/* no batch lookups here, or a bucket larger than a chunk */
+				*n = 0;
+				err = dump_walk(fd, ksz, vsz, &keys, &vals, n);
+				break;
+			} else {
+				err = -errno;
+				break;
+			}
+		}
+		first = false;
+		memcpy(in, out, sizeof(in));
+		if (!cnt)
+			continue;
+		keys = xrealloc(keys, (*n + cnt) * ksz);
+		vals = xrealloc(vals, (*n + cnt) * vsz);
+		memcpy(keys + *n * ksz, kbuf, cnt * ksz);
+		memcpy(vals + *n * vsz, vbuf, cnt * vsz);
+		*n += cnt;
+	}
+	free(kbuf);
+	free(vbuf);
+	if (err) {
+		free(keys);
+		free(vals);
+		keys = vals = NULL;
+		*n = 0;
+	}
+	*keys_out = keys;
+	*vals_out = vals;
+	return err;
 }
 
 int dp_attach_lo(const struct dp *dp, int netns_fd)

@@ -25,7 +25,7 @@
 #define DP_PIN_ENDPOINT	"prog_endpoint"
 #define DP_PIN_DNS	"prog_dns"
 #define DP_PIN_UPLINK	"prog_uplink"
-/* the socket programs' connect4, pinned last of the four (the others: sockhook.h) */
+/* the socket programs' connect4, pinned last of the six (the others: sockhook.h) */
 #define DP_PIN_SOCK	"prog_sock_connect4"
 
 struct dp {
@@ -35,8 +35,9 @@ struct dp {
 	int net_fd, ep_fd, fdb_fd, ip_fd, cnt_fd, dns_fd;
 	int cfg_fd, subnet_fd, ct_fd, nat_fd, policy_fd;
 	int port_fd;		/* berth_port_v1: published ports */
-	int sock_prog_fd;	/* sock: cgroup connect4 (sockhook.c opens all four by pin) */
+	int sock_prog_fd;	/* sock: cgroup connect4 (sockhook.c opens the others by pin) */
 	int skcfg_fd, hostip_fd, skrev_fd;	/* the socket programs' maps */
+	int pbind_fd;		/* berth_pbind_v1: the bind hooks' published (port, protocol) */
 	/* stale only: berth_ep_v1 and berth_ip_v1 of an older datapath (-1: none) */
 	int ep_old_fd, ip_old_fd;
 	/*
@@ -105,6 +106,13 @@ int dp_detach_uplink(int ifindex);
 /* A map's max_entries, and how many entries it holds (a walk of its keys). */
 int dp_map_size(int map_fd, uint32_t *max_entries);
 int dp_map_count(int map_fd, size_t key_size, uint64_t *count);
+/*
+ * Every entry of a hash map at once: batch lookups, or a walk of its keys
+ * where the kernel has none. *@keys and *@vals (allocated, @n entries each,
+ * in the map's order) hold @key_size and @val_size bytes per entry.
+ */
+int dp_map_dump(int map_fd, size_t key_size, size_t val_size, void **keys, void **vals,
+		size_t *n);
 
 /* tc ingress on a host-side veth (clsact created if missing) */
 int dp_attach(const struct dp *dp, int ifindex);

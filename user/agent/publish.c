@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dp.h"
 #include "ipv4.h"
 #include "jsonx.h"
 #include "ports.h"
@@ -54,6 +54,12 @@ struct pctx {
 	struct port_set reserved;
 	unsigned range_lo, range_hi;
 	bool has_range;
+	/*
+	 * The instance's datapath is another build's (or none yet): an agent of
+	 * a build before the bind hooks may hold this project's ports by sockets,
+	 * which would fail the bind test of its own ports.
+	 */
+	bool legacy_holds;
 	int errors;
 };
 
@@ -161,71 +167,25 @@ static int pub_entry_cmp(const void *x, const void *y)
 		      sizeof(struct berth_port_key));
 }
 
-/* The key walk, for kernels without batch lookups of hash maps. */
-static int snapshot_walk(int fd, struct pub_snapshot *snap)
-{
-	struct berth_port_key cur, next;
-	bool first = true;
-
-	while (!bpf_map_get_next_key(fd, first ? NULL : &cur, &next)) {
-		struct pub_entry *e = VEC_PUSH(snap->e, snap->n);
-
-		e->k = next;
-		if (bpf_map_lookup_elem(fd, &next, &e->v))
-			snap->n--;	/* deleted under the walk: not there */
-		cur = next;
-		first = false;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
 int pub_map_snapshot(int fd, struct pub_snapshot *snap)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	enum { CHUNK = 4096 };
-	struct berth_port_key *keys = xcalloc(CHUNK, sizeof(*keys));
-	struct berth_port *vals = xcalloc(CHUNK, sizeof(*vals));
-	uint64_t in[2] = { 0 }, out[2] = { 0 };	/* a bucket index for hash maps */
-	bool first = true, last = false;
-	int err = 0;
+	struct berth_port_key *keys = NULL;
+	struct berth_port *vals = NULL;
+	size_t n = 0;
+	int err;
 
 	memset(snap, 0, sizeof(*snap));
-	while (!last && !err) {
-		uint32_t cnt = CHUNK;
-
-		if (bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &cnt, &opts)) {
-			if (errno == ENOENT) {
-				last = true;	/* with @cnt entries of the last buckets */
-			} else if ((first && (errno == EINVAL || errno == EOPNOTSUPP ||
-					      errno == 524 /* ENOTSUPP */)) ||
-				   (errno == ENOSPC && !cnt)) {
-				/* no batch lookups here, or a bucket larger than a chunk */
-				pub_snapshot_free(snap);
-				err = snapshot_walk(fd, snap);
-				break;
-			} else {
-				err = -errno;
-				break;
-			}
-		}
-		first = false;
-		memcpy(in, out, sizeof(in));
-		for (uint32_t i = 0; i < cnt; i++) {
-			struct pub_entry *e = VEC_PUSH(snap->e, snap->n);
-
-			e->k = keys[i];
-			e->v = vals[i];
-		}
+	err = dp_map_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+	if (!err && n) {
+		snap->e = xcalloc(n, sizeof(*snap->e));
+		for (size_t i = 0; i < n; i++)
+			snap->e[i] = (struct pub_entry){ keys[i], vals[i] };
+		snap->n = n;
+		qsort(snap->e, snap->n, sizeof(*snap->e), pub_entry_cmp);
 	}
 	free(keys);
 	free(vals);
-	if (err) {
-		pub_snapshot_free(snap);
-		return err;
-	}
-	if (snap->n)
-		qsort(snap->e, snap->n, sizeof(*snap->e), pub_entry_cmp);
-	return 0;
+	return err;
 }
 
 int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_key *k,
@@ -335,25 +295,61 @@ static const struct held *held_clash(const struct held *arr, size_t n, uint32_t 
 	return NULL;
 }
 
+/*
+ * This project published @addr:@port/@proto exactly so before: the bind
+ * hooks have kept every other socket off it since, so it needs no new test.
+ * A port moved to another address is tested there like a new one.
+ */
+static bool held_exact(const struct pctx *c, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	size_t lo = 0, hi = c->n_mine;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct held *h = &c->mine[mid];
+
+		if (held_cmp(h, &(struct held){ .proto = proto, .port = port, .addr = addr }) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_mine && c->mine[lo].proto == proto && c->mine[lo].port == port &&
+	       c->mine[lo].addr == addr;
+}
+
+/* A test of the host's sockets is owed: not this project's exact binding, nor an old agent's. */
+static bool test_owed(const struct pctx *c, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	if (held_exact(c, addr, port, proto))
+		return false;
+	return !(c->legacy_holds && held_clash(c->mine, c->n_mine, addr, port, proto));
+}
+
 /* ---- the host's sockets ---- */
 
 /*
  * Bind a socket to @addr:@port in the current namespace and close it again:
  * 0 when free, -EADDRINUSE when another socket has it. A TCP connection in
  * TIME_WAIT on the port owns nothing (SO_REUSEADDR); a listener, or a socket
- * bound without SO_REUSEADDR (the agent's holds, a client's), does.
+ * bound without SO_REUSEADDR (a client's), does. The probe's mark lets it
+ * past the bind hooks (hold.h), so a port this instance publishes already
+ * is tested against the host's sockets like any other.
  */
 static int bind_test(uint32_t addr, uint16_t port, uint8_t proto)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(addr) };
+	uint32_t mark = BERTH_SOCK_MARK_PROBE;
 	int one = 1, err = 0;
 	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
 			0);
 
 	if (fd < 0)
 		return -errno;
-	if (proto == IPPROTO_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		err = -errno;
+	if (!err && proto == IPPROTO_TCP &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		err = -errno;
 	if (!err && bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		err = -errno;
@@ -388,8 +384,7 @@ static int busy_check(uint16_t port, void *arg)
 	struct busy *b = arg;
 	int err;
 
-	/* this project's, held by its agent until the state says otherwise: free for this plan */
-	if (held_clash(b->c->mine, b->c->n_mine, b->addr, port, b->proto))
+	if (!test_owed(b->c, b->addr, port, b->proto))
 		return 0;
 	err = bind_test(b->addr, port, b->proto);
 	return !err ? 0 : err == -EADDRINUSE ? 1 : err;
@@ -515,8 +510,7 @@ static int fixed_check(struct pctx *c, const struct pub_binding *b)
 		     proto_name(b->proto), h->project, h->service);
 		return 0;
 	}
-	/* held by this project's agent since an earlier up: its own */
-	if (held_clash(c->mine, c->n_mine, b->host_ip, b->host_port, b->proto))
+	if (!test_owed(c, b->host_ip, b->host_port, b->proto))
 		return 0;
 	err = bind_test(b->host_ip, b->host_port, b->proto);
 	if (err == -EADDRINUSE) {
@@ -597,37 +591,15 @@ static int pick(struct pctx *c, struct pub_binding *b)
 	return 0;
 }
 
-/* Descriptors the agent keeps for everything but held ports: DNS sockets, logs, maps. */
-#define PUB_FD_RESERVE 2048
-
-/*
- * The agent holds one socket per binding of the instance and raises its
- * soft open-file limit to the hard one it inherits from `up`: more bindings
- * than that leaves ports unheld, so such an `up` is refused up front.
- */
-static int hold_limit_check(const struct pctx *c, const struct pub_plan *pl)
-{
-	size_t total = pl->n + c->n_others, max;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY)
-		return 0;
-	max = rl.rlim_max > PUB_FD_RESERVE ? (size_t)rl.rlim_max - PUB_FD_RESERVE : 0;
-	if (total <= max)
-		return 0;
-	fprintf(stderr,
-		"berth: instance %s would publish %zu host ports, and its agent can hold at most %zu (the open-file hard limit %llu, less %d for its other sockets): raise the hard limit of the shell that runs berth (ulimit -Hn) or publish fewer\n",
-		c->in->name, total, max, (unsigned long long)rl.rlim_max, PUB_FD_RESERVE);
-	return PUB_USER_ERROR;
-}
-
 int pub_plan_make(struct instance *in, const struct spec *s, struct pub_plan *pl)
 {
 	struct pctx c = { .in = in, .s = s };
 	size_t first_picked;
+	uint64_t fp = 0;
 	int err = 0;
 
 	memset(pl, 0, sizeof(*pl));
+	c.legacy_holds = dp_fingerprint_read(in->pin_dir, &fp) || fp != dp_fingerprint();
 	c.taken[0] = xcalloc(1, sizeof(struct port_set));
 	c.taken[1] = xcalloc(1, sizeof(struct port_set));
 	held_collect(&c);
@@ -688,8 +660,6 @@ int pub_plan_make(struct instance *in, const struct spec *s, struct pub_plan *pl
 		if (b->host_port)
 			port_set_add(c.taken[proto_idx(b->proto)], b->host_port, b->host_port);
 	}
-	if (!err && !c.errors)
-		err = hold_limit_check(&c, pl);
 out:
 	free(c.taken[0]);
 	free(c.taken[1]);

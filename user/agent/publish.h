@@ -7,8 +7,8 @@
  * and ports in use; a host range for one target takes its first free port.
  * Ports an earlier `up` picked stay with their item (state.json, "ports" of
  * the project). "In use" is asked of the kernel by binding a socket in the
- * instance's host namespace, the one the process is in: a port the agent
- * holds for this same project (agent.c) is this project's, never a conflict.
+ * instance's host namespace, the one the process is in, past the bind hooks
+ * that keep published ports from every other socket (hold.h).
  *
  * The bindings go into berth_port_v1 (apply.c), one entry per (host address,
  * port, protocol), pointing at replica 1 of the service on its first network

@@ -30,6 +30,8 @@ const struct sockhook sockhooks[SOCKHOOK_N] = {
 	  BPF_CGROUP_UDP4_RECVMSG },
 	{ "prog_sock_getpeername4", "berth_sock_getpeername4", "link_sock_getpeername4",
 	  BPF_CGROUP_INET4_GETPEERNAME },
+	{ "prog_sock_bind4", "berth_sock_bind4", "link_sock_bind4", BPF_CGROUP_INET4_BIND },
+	{ "prog_sock_bind6", "berth_sock_bind6", "link_sock_bind6", BPF_CGROUP_INET6_BIND },
 	{ DP_PIN_SOCK, "berth_sock_connect4", "link_sock_connect4", BPF_CGROUP_INET4_CONNECT },
 };
 

@@ -2,8 +2,8 @@
 /*
  * The socket programs of an instance (bpf/sock.bpf.c): host processes reach
  * published ports through cgroup connect4/sendmsg4/recvmsg4/getpeername4
- * hooks. cgroup hooks belong to cgroups, not namespaces: each instance
- * attaches its own four BPF links to the cgroup v2 root and pins them under
+ * hooks, and bind4/bind6 keep other sockets off them. cgroup hooks belong to
+ * cgroups, not namespaces: each instance attaches its own six BPF links to the cgroup v2 root and pins them under
  * its pin directory (link_sock_*), so they outlive berth's processes; the
  * programs act only on sockets whose namespace cookie is the one `up` wrote
  * to berth_skcfg_v1. The instance's last `down` detaches them.
@@ -16,7 +16,7 @@
 
 struct dp;
 
-#define SOCKHOOK_N 4
+#define SOCKHOOK_N 6
 
 /* One hook: the program's pin (DP_PIN_SOCK is the last), its skeleton name, the link's pin. */
 struct sockhook {
@@ -26,9 +26,10 @@ struct sockhook {
 	enum bpf_attach_type type;
 };
 
-/* The four program pins, in sockhooks[] order, for lists of every pin (upgrade.c). */
-#define SOCKHOOK_PROG_PINS \
-	"prog_sock_sendmsg4", "prog_sock_recvmsg4", "prog_sock_getpeername4", DP_PIN_SOCK
+/* The program pins, in sockhooks[] order, for lists of every pin (upgrade.c). */
+#define SOCKHOOK_PROG_PINS                                                               \
+	"prog_sock_sendmsg4", "prog_sock_recvmsg4", "prog_sock_getpeername4", "prog_sock_bind4", \
+		"prog_sock_bind6", DP_PIN_SOCK
 
 /* In pin order: connect4, the one dp_open checks for, comes last (dp.c: dp_load_sock). */
 extern const struct sockhook sockhooks[SOCKHOOK_N];

@@ -2,6 +2,7 @@
 #include "ports.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -198,6 +199,32 @@ char *port_set_parse(const char *list, struct port_set *s)
 	}
 	free(copy);
 	return err;
+}
+
+char *port_set_format(const struct port_set *s)
+{
+	size_t len = 0, cap = 64;
+	char *out = xcalloc(cap, 1);
+
+	for (unsigned p = 1; p < 65536; p++) {
+		unsigned hi = p;
+		int n;
+
+		if (!port_set_has(s, p))
+			continue;
+		while (hi < 65535 && port_set_has(s, hi + 1))
+			hi++;
+		/* ",65535-65535" at most */
+		if (len + 16 > cap) {
+			cap *= 2;
+			out = xrealloc(out, cap);
+		}
+		n = hi == p ? snprintf(out + len, cap - len, "%s%u", len ? "," : "", p)
+			    : snprintf(out + len, cap - len, "%s%u-%u", len ? "," : "", p, hi);
+		len += (size_t)n;
+		p = hi;
+	}
+	return out;
 }
 
 int port_pick(uint16_t lo, uint16_t hi, uint16_t start, const struct port_set *skip,

@@ -35,6 +35,8 @@ bool port_set_has(const struct port_set *s, unsigned port);
  * ("8080,9000-9010", or empty) to @s. NULL, or an allocated message.
  */
 char *port_set_parse(const char *list, struct port_set *s);
+/* @s as that list: ranges of adjacent ports joined, "" when empty. Allocated. */
+char *port_set_format(const struct port_set *s);
 
 /* Whether the host has @port in use: 0 free, 1 in use, or -errno (the choice stops). */
 typedef int (*port_busy_fn)(uint16_t port, void *arg);
