@@ -45,7 +45,8 @@ for e in json.load(sys.stdin):
           "ifindex", struct.unpack("<I", ifi)[0], "slot", struct.unpack("<I", sl)[0])' | sort
 }
 
-# state_map PROJECT: the same lines from state.json (ports, and the backends' interfaces)
+# state_map PROJECT: the same lines from state.json (ports, and the backends' interfaces);
+# an entry is a run of "count" bindings (one without it), each port one further
 state_map() {
 	"$PY" - "/run/berth/$H/state.json" "$1" <<'EOF'
 import json, sys
@@ -53,8 +54,9 @@ p = json.load(open(sys.argv[1]))["projects"][sys.argv[2]]
 ifs = {(e["name"], f["network"]): f for e in p["endpoints"] for f in e["interfaces"]}
 for b in p.get("ports", []):
     f = ifs[(b["endpoint"], b["network"])]
-    print(b["host_ip"], b["host_port"], 17 if b["protocol"] == "udp" else 6, "->", f["ipv4"],
-          b["target"], "ifindex", f["host_ifindex"], "slot", f["slot"])
+    for i in range(b.get("count", 1)):
+        print(b["host_ip"], b["host_port"] + i, 17 if b["protocol"] == "udp" else 6, "->",
+              f["ipv4"], b["target"] + i, "ifindex", f["host_ifindex"], "slot", f["slot"])
 EOF
 }
 
