@@ -2131,6 +2131,50 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 	return out;
 }
 
+/* Whether plan bindings @a and @b differ in nothing but their ports: one run can hold both. */
+static bool port_alike(const struct pub_binding *a, const struct pub_binding *b)
+{
+	return a->svc == b->svc && a->ep == b->ep && a->net == b->net &&
+	       a->host_ip == b->host_ip && a->proto == b->proto && !a->random && !b->random &&
+	       !a->first_free && !b->first_free;
+}
+
+/*
+ * The plan's bindings as the state's "ports": one entry per run of
+ * consecutive bindings alike but for ports that go up together (a range is
+ * one entry), with the backend's values from @ifs (the interface of each).
+ */
+static struct json_object *ports_state(const struct spec *s, const struct pub_plan *pp,
+				       struct json_object **ifs)
+{
+	struct json_object *out = json_object_new_array();
+	struct port_run *runs = xcalloc(pp->n + 1, sizeof(*runs));
+	uint32_t tag = 0;
+	size_t n, first = 0;
+
+	for (size_t i = 0; i < pp->n; i++) {
+		const struct pub_binding *b = &pp->b[i];
+
+		runs[i] = (struct port_run){ b->host_port, b->target, 1, 0 };
+		/* a random or first-free port stays with its item: a run of its own (tag 0) */
+		if (!b->random && !b->first_free)
+			runs[i].tag = i && port_alike(&pp->b[i - 1], b) ? tag : ++tag;
+	}
+	n = port_runs_merge(runs, pp->n);
+	for (size_t i = 0; i < n; first += runs[i++].count) {
+		struct json_object *e = pub_state_entry(s, &pp->b[first]), *f = ifs[first];
+
+		if (runs[i].count > 1)
+			jset_int(e, "count", runs[i].count);
+		jset_str(e, "ipv4", jstr(f, "ipv4"));
+		jset_int(e, "ifindex", jint(f, "host_ifindex"));
+		jset_int(e, "slot", jint(f, "slot"));
+		json_object_array_add(out, e);
+	}
+	free(runs);
+	return out;
+}
+
 /*
  * Phase two's last step: every binding of the plan into berth_port_v1, at
  * its backend's interface as this apply or the state records it. One journal
@@ -2141,6 +2185,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		     struct json_object *add_eps, struct json_object **out)
 {
 	struct json_object *set = json_object_new_array(), *op;
+	struct json_object **ifs = xcalloc(pp->n + 1, sizeof(*ifs));
 	struct pub_snapshot map = { 0 };
 	struct berth_port_key *keys = NULL;
 	struct berth_port *vals = NULL;
@@ -2148,7 +2193,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	size_t n = 0, n_repoint = 0;
 	int err = ensure_dp(c);
 
-	*out = json_object_new_array();
+	*out = NULL;
 	if (!err && c->dp.port_fd < 0)
 		err = -ESTALE;	/* dp_upgrade() gave the instance this build's maps */
 	if (!err)
@@ -2156,19 +2201,26 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	for (size_t i = 0; !err && i < pp->n; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		const char *ep = pl->s->eps[b->ep].name, *net = pl->s->nets[b->net].name;
-		struct json_object *e = by_name(add_eps, ep, NULL), *f = NULL, *entry;
+		struct json_object *e, *f = NULL;
 		struct berth_port_key k = pub_key(b);
 		struct berth_port v, old;
 		char kb[32];
 		int r;
 
-		if (!e)
-			e = by_name(jarr(pl->p, "endpoints"), ep, NULL);
-		for (size_t j = 0; e && j < jlen(jarr_get(e, "interfaces")); j++) {
-			struct json_object *x = json_object_array_get_idx(jarr_get(e, "interfaces"), j);
+		/* a range is one backend's: its interface is looked up once */
+		if (i && b->ep == pp->b[i - 1].ep && b->net == pp->b[i - 1].net) {
+			f = ifs[i - 1];
+		} else {
+			e = by_name(add_eps, ep, NULL);
+			if (!e)
+				e = by_name(jarr(pl->p, "endpoints"), ep, NULL);
+			for (size_t j = 0; e && j < jlen(jarr_get(e, "interfaces")); j++) {
+				struct json_object *x =
+					json_object_array_get_idx(jarr_get(e, "interfaces"), j);
 
-			if (jstr(x, "network") && !strcmp(jstr(x, "network"), net))
-				f = x;
+				if (jstr(x, "network") && !strcmp(jstr(x, "network"), net))
+					f = x;
+			}
 		}
 		if (!f) {
 			fprintf(stderr, "berth: published port %s: endpoint %s has no interface on network %s\n",
@@ -2176,12 +2228,12 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 			err = -ENOENT;
 			break;
 		}
-		entry = pub_state_entry(pl->s, b);
-		jset_str(entry, "ipv4", jstr(f, "ipv4"));
-		jset_int(entry, "ifindex", jint(f, "host_ifindex"));
-		jset_int(entry, "slot", jint(f, "slot"));
-		port_state_value(entry, &v);
-		json_object_array_add(*out, entry);
+		ifs[i] = f;
+		memset(&v, 0, sizeof(v));
+		v.backend_ip = htonl(jip(f, "ipv4"));
+		v.backend_port = htons(b->target);
+		v.ifindex = (uint32_t)jint(f, "host_ifindex");
+		v.slot = (uint32_t)jint(f, "slot");
 		r = pub_snapshot_get(&map, &k, &old);
 		if (!r && !memcmp(&old, &v, sizeof(v)))
 			continue;
@@ -2193,7 +2245,10 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		vals[n] = v;
 		repoint[n++] = !r;
 	}
-	if (err || !n)
+	if (err)
+		goto out;
+	*out = ports_state(pl->s, pp, ifs);
+	if (!n)
 		goto out;
 	progress(c, "published ports: %zu to write", n);
 	op = op_new("ports");
@@ -2215,6 +2270,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 out:
 	pub_snapshot_free(&map);
 	json_object_put(set);
+	free(ifs);
 	free(keys);
 	free(vals);
 	free(repoint);
