@@ -88,7 +88,8 @@ for e in json.load(sys.stdin):
           "ifindex", struct.unpack("<I", ifi)[0], "slot", struct.unpack("<I", sl)[0])' | sort
 }
 
-# state_map PROJECT: the same lines from state.json (ports, and the backends' interfaces)
+# state_map PROJECT: the same lines from state.json (ports, and the backends' interfaces);
+# an entry is a run of "count" bindings (one without it), each port one further
 state_map() {
 	"$PY" - "/run/berth/$H/state.json" "$1" <<'EOF'
 import json, sys
@@ -96,8 +97,9 @@ p = json.load(open(sys.argv[1]))["projects"][sys.argv[2]]
 ifs = {(e["name"], f["network"]): f for e in p["endpoints"] for f in e["interfaces"]}
 for b in p.get("ports", []):
     f = ifs[(b["endpoint"], b["network"])]
-    print(b["host_ip"], b["host_port"], 17 if b["protocol"] == "udp" else 6, "->", f["ipv4"],
-          b["target"], "ifindex", f["host_ifindex"], "slot", f["slot"])
+    for i in range(b.get("count", 1)):
+        print(b["host_ip"], b["host_port"] + i, 17 if b["protocol"] == "udp" else 6, "->",
+              f["ipv4"], b["target"] + i, "ifindex", f["host_ifindex"], "slot", f["slot"])
 EOF
 }
 
@@ -362,6 +364,76 @@ test_flows_cleared() {
 	expect_eq "only 9090's flow is left" "$left" "$((0x419c))"
 }
 
+# state_runs PROJECT: the project's entries of "ports" in state.json, one line each, sorted:
+# "PROTO HOST_PORT TARGET COUNT" (COUNT "-" when the entry has none), random ports as "R"
+state_runs() {
+	"$PY" - "/run/berth/$H/state.json" "$1" <<'EOF' | sort
+import json, sys
+for b in json.load(open(sys.argv[1]))["projects"][sys.argv[2]].get("ports", []):
+    print(b["protocol"], "R" if b["random"] else b["host_port"], b["target"], b.get("count", "-"))
+EOF
+}
+
+# runs_check PROJECT WHAT N RUNS: state.json has RUNS (printf text, state_runs' lines) and
+# berth_port_v1 its N bindings
+runs_check() {
+	local out
+
+	out=$(state_runs "$1")
+	echo "$out"
+	expect_eq "$2" "$out" "$(printf '%b' "$4")"
+	out=$(port_map)
+	expect_eq "$3 map entries" "$(wc -l <<<"$out")" "$3"
+	expect_eq "the map is the state" "$out" "$(state_map "$1" | sort)"
+}
+
+# A range is one entry of state.json, a run with "count", read back binding by binding by
+# everything that reads the state; an up that drops the middle of a run keeps the rest as
+# two, and a state from before runs (an entry per binding) still reads the same.
+test_runs() {
+	local p=t$$-runs f
+
+	command -v bpftool >/dev/null || skip_test "needs bpftool"
+	ports_ns
+	f=$(printf 'name: %s\nservices:\n  web:\n    ports: ["20000-20999:30000-30999", "21000:31000", "21001:31001/udp", "80"]\n' \
+		"$p" | compose runs)
+	up_project "$p" "$f" "$H"
+	runs_check "$p" "a run across two items, udp and the random port apart" 1003 \
+		'tcp 20000 30000 1001\ntcp R 80 -\nudp 21001 31001 -'
+	expect_eq "port web 30500" "$(hp -p "$p" port web 30500)" "0.0.0.0:20500"
+	expect_eq "port web 31000" "$(hp -p "$p" port web 31000/tcp)" "0.0.0.0:21000"
+	expect_eq "berth port lists every binding" "$(hp -p "$p" port web | wc -l)" 1003
+	expect_eq "ps lists every binding" \
+		"$(ps_json "$p" "$H" | py 'len(d[0]["ports"])')" 1003
+
+	# the middle of the run goes: what is left of it stays, as two runs
+	sed -i 's/"20000-20999:30000-30999", "21000:31000"/"20000-20399:30000-30399", "20600-21000:30600-31000"/' "$f"
+	hp -p "$p" up -f "$f"
+	runs_check "$p" "two runs left" 803 \
+		'tcp 20000 30000 400\ntcp 20600 30600 401\ntcp R 80 -\nudp 21001 31001 -'
+	expect_fail "20500 is gone" grep -q '^0.0.0.0 20500 ' <<<"$(port_map)"
+
+	# the state as a build before runs wrote it: one entry per binding, no "count"
+	"$PY" - "/run/berth/$H/state.json" "$p" <<'EOF'
+import json, sys
+st = json.load(open(sys.argv[1]))
+p = st["projects"][sys.argv[2]]
+old = []
+for b in p["ports"]:
+    for i in range(b.pop("count", 1)):
+        old.append(dict(b, host_port=b["host_port"] + i, target=b["target"] + i))
+p["ports"] = old
+json.dump(st, open(sys.argv[1], "w"))
+EOF
+	expect_eq "the old state: an entry per binding" "$(state_runs "$p" | wc -l)" 803
+	expect_eq "berth port reads it" "$(hp -p "$p" port web 30700)" "0.0.0.0:20700"
+	hp -p "$p" up -f "$f" >"$TMP/runs.out" 2>&1
+	cat "$TMP/runs.out"
+	expect "an up over the old state changes nothing" grep -q "is up" "$TMP/runs.out"
+	expect_fail "a step of that up" grep -q '^berth: \[' "$TMP/runs.out"
+	expect_eq "the map is the old state" "$(port_map)" "$(state_map "$p" | sort)"
+}
+
 netns_setup
 run every-form-in-the-map test_every_form
 run random-ports-kept-and-held test_sticky_and_held
@@ -369,5 +441,6 @@ run autobind-avoids-published-ports test_autobind_avoids
 run conflicts-refused-before-anything test_conflicts
 run moved-port-tested-at-its-new-address test_moved_port
 run repointed-ports-lose-their-flows test_flows_cleared
+run ranges-are-runs-in-the-state test_runs
 finish
 exit "$FAILED"

@@ -502,29 +502,47 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Drop the published ports whose keys ("0.0.0.0:8080/tcp") @keys lists. */
-static void drop_ports(struct json_object *arr, struct json_object *keys)
+/* Keys of published ports as text ("0.0.0.0:8080/tcp"), sorted. */
+struct sorted_keys {
+	const char **v;
+	size_t n;
+};
+
+/* pub_state_pick(): a binding whose key the sorted_keys @arg do not list. */
+static bool key_unlisted(const struct berth_port_key *k, uint16_t target, void *arg)
 {
-	const char **sorted = NULL;
-	size_t n = 0;
+	const struct sorted_keys *sk = arg;
+	char buf[32];
+	const char *key = pub_key_str(k, buf);
+
+	(void)target;
+	return !bsearch(&key, sk->v, sk->n, sizeof(*sk->v), str_cmp);
+}
+
+/* Drop the published ports whose keys ("0.0.0.0:8080/tcp") @keys lists from project @p. */
+static void drop_ports(struct json_object *p, struct json_object *keys)
+{
+	struct json_object *arr = jarr_get(p, "ports"), *kept;
+	struct sorted_keys sk = { 0 };
 
 	for (size_t i = 0; i < jlen(keys); i++)
-		*VEC_PUSH(sorted, n) = json_object_get_string(json_object_array_get_idx(keys, i));
-	if (!n)
+		*VEC_PUSH(sk.v, sk.n) = json_object_get_string(json_object_array_get_idx(keys, i));
+	if (!sk.n || !arr) {
+		free(sk.v);
 		return;
-	qsort(sorted, n, sizeof(*sorted), str_cmp);
-	for (size_t i = jlen(arr); i-- > 0;) {
-		struct berth_port_key k;
-		char buf[32];
-		const char *key = buf;
-
-		if (pub_state_key(json_object_array_get_idx(arr, i), &k))
-			continue;
-		pub_key_str(&k, buf);
-		if (bsearch(&key, sorted, n, sizeof(*sorted), str_cmp))
-			json_object_array_del_idx(arr, i, 1);
 	}
-	free(sorted);
+	qsort(sk.v, sk.n, sizeof(*sk.v), str_cmp);
+	/* a run loses only the bindings listed: what is left of it stays, as runs */
+	kept = json_object_new_array();
+	for (size_t i = 0; i < jlen(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+
+		/* an entry that is not a run stays as it was */
+		if (pub_state_pick(e, key_unlisted, &sk, kept) < 0)
+			json_object_array_add(kept, json_object_get(e));
+	}
+	json_object_object_add(p, "ports", kept);
+	free(sk.v);
 }
 
 /* Drop removed entries (and an emptied project) from the state and save it. */
@@ -539,7 +557,7 @@ static int state_apply_removal(struct actx *c, struct json_object *header)
 		json_object_object_get_ex(header, "networks", &v);
 		drop_named(jarr(p, "networks"), v);
 		json_object_object_get_ex(header, "ports", &v);
-		drop_ports(jarr(p, "ports"), v);
+		drop_ports(p, v);
 		json_object_object_get_ex(header, "drop_project", &v);
 		if (json_object_get_boolean(v)) {
 			json_object_object_del(projects(c->in), project);
@@ -1246,11 +1264,15 @@ static struct json_object *ports_removal_op(struct json_object *ports, struct js
 
 	for (size_t i = 0; i < jlen(ports); i++) {
 		struct berth_port_key k;
+		struct port_run r;
 
-		if (pub_state_key(json_object_array_get_idx(ports, i), &k))
+		if (pub_state_run(json_object_array_get_idx(ports, i), &k, &r))
 			continue;
-		port_op_add(set, &k, NULL);
-		json_object_array_add(keys, json_object_new_string(pub_key_str(&k, buf)));
+		for (uint32_t j = 0; j < r.count; j++) {
+			k.port = htons((uint16_t)(r.host_port + j));
+			port_op_add(set, &k, NULL);
+			json_object_array_add(keys, json_object_new_string(pub_key_str(&k, buf)));
+		}
 	}
 	if (!jlen(set)) {
 		json_object_put(set);
@@ -1984,6 +2006,7 @@ static void policy_resync(struct actx *c)
 struct port_ref {
 	struct berth_port_key k;
 	size_t i;		/* the binding's index in the plan, or the entry's in the state */
+	uint32_t off;		/* in the state: the binding's place in the entry's run */
 };
 
 static int port_ref_cmp(const void *a, const void *b)
@@ -1991,7 +2014,7 @@ static int port_ref_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct berth_port_key));
 }
 
-/* What berth_port_v1 holds for a state entry of "ports". */
+/* What berth_port_v1 holds for the first binding of a state entry of "ports". */
 static void port_state_value(struct json_object *e, struct berth_port *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -2001,70 +2024,117 @@ static void port_state_value(struct json_object *e, struct berth_port *v)
 	v->slot = (uint32_t)jint(e, "slot");
 }
 
+/* A state entry of "ports" as ports_diff compares it, read once for all its bindings. */
+struct port_held_run {
+	const char *service, *endpoint, *network;
+	bool random, first_free;
+	struct port_run r;
+	struct berth_port v;	/* its first binding's value */
+};
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* The plan's keys, sorted: what port_unwanted() looks in. */
+struct port_wanted {
+	const struct port_ref *v;
+	size_t n;
+};
+
+/* pub_state_pick(): a binding of the state the plan does not have. */
+static bool port_unwanted(const struct berth_port_key *k, uint16_t target, void *arg)
+{
+	const struct port_wanted *w = arg;
+	struct port_ref key = { .k = *k };
+
+	(void)target;
+	return !bsearch(&key, w->v, w->n, sizeof(*w->v), port_ref_cmp);
+}
+
 /*
  * What the plan changes. Returned: the state entries that go in phase one —
  * ports the file no longer has, and those whose backend endpoint is removed
- * (nothing points at an interface that is gone). *@dirty: phase two has
- * entries to write — a binding the state lacks or records otherwise, one
- * whose backend is made anew, or one whose map entry is not what the state
- * says (removed by hand: an up repairs it).
+ * (nothing points at an interface that is gone); a run the file keeps part
+ * of goes as runs of the bindings it lost. *@dirty: phase two has entries to
+ * write — a binding the state lacks or records otherwise, one whose backend
+ * is made anew, or one whose map entry is not what the state says (removed
+ * by hand: an up repairs it). The state's runs are expanded into structs,
+ * one per binding, and compared with the plan's bindings by key.
  */
 static struct json_object *ports_diff(struct actx *c, const struct spec *s, struct json_object *p,
 				      const struct pub_plan *pp, struct json_object *rm_eps,
 				      const bool *want_ep, bool *dirty)
 {
 	struct json_object *cur = p ? jarr_get(p, "ports") : NULL, *out = json_object_new_array();
-	struct port_ref *want = xcalloc(pp->n + 1, sizeof(*want));
-	struct port_ref *have = xcalloc(jlen(cur) + 1, sizeof(*have));
+	struct port_ref *want = xcalloc(pp->n + 1, sizeof(*want)), *have = NULL;
+	struct port_held_run *runs = xcalloc(jlen(cur) + 1, sizeof(*runs));
+	struct port_wanted wanted = { want, pp->n };
 	struct pub_snapshot map = { 0 };
 	const char **gone = NULL;
 	size_t n_have = 0, n_gone = 0;
 
 	for (size_t i = 0; i < pp->n; i++)
-		want[i] = (struct port_ref){ pub_key(&pp->b[i]), i };
+		want[i] = (struct port_ref){ .k = pub_key(&pp->b[i]), .i = i };
 	qsort(want, pp->n, sizeof(*want), port_ref_cmp);
-	for (size_t i = 0; i < jlen(cur); i++)
-		if (!pub_state_key(json_object_array_get_idx(cur, i), &have[n_have].k))
-			have[n_have++].i = i;
-	qsort(have, n_have, sizeof(*have), port_ref_cmp);
 	for (size_t i = 0; i < jlen(rm_eps); i++)
 		*VEC_PUSH(gone, n_gone) = json_object_get_string(json_object_array_get_idx(rm_eps, i));
 	if (n_gone)
 		qsort(gone, n_gone, sizeof(*gone), str_cmp);
 
-	for (size_t i = 0; i < n_have; i++) {
-		struct json_object *e = json_object_array_get_idx(cur, have[i].i);
+	for (size_t i = 0; i < jlen(cur); i++) {
+		struct json_object *e = json_object_array_get_idx(cur, i);
+		struct port_held_run *h = &runs[i];
+		struct berth_port_key k;
 		const char *ep = jstr(e, "endpoint");
 
-		if (!bsearch(&have[i], want, pp->n, sizeof(*want), port_ref_cmp) ||
-		    (ep && n_gone && bsearch(&ep, gone, n_gone, sizeof(*gone), str_cmp)))
+		if (pub_state_run(e, &k, &h->r))
+			continue;
+		h->service = jstr(e, "service");
+		h->endpoint = ep;
+		h->network = jstr(e, "network");
+		h->random = json_object_get_boolean(json_object_object_get(e, "random"));
+		h->first_free = json_object_get_boolean(json_object_object_get(e, "first_free"));
+		port_state_value(e, &h->v);
+		have = xrealloc(have, (n_have + h->r.count) * sizeof(*have));
+		for (uint32_t j = 0; j < h->r.count; j++) {
+			k.port = htons((uint16_t)(h->r.host_port + j));
+			have[n_have++] = (struct port_ref){ k, i, j };
+		}
+		if (ep && n_gone && bsearch(&ep, gone, n_gone, sizeof(*gone), str_cmp))
 			json_object_array_add(out, json_object_get(e));
+		else
+			pub_state_pick(e, port_unwanted, &wanted, out);
 	}
+	if (n_have)
+		qsort(have, n_have, sizeof(*have), port_ref_cmp);
 	*dirty = false;
 	/* the map as it is, in one read: a binding missing there or different needs writing */
 	if (c->dp.port_fd >= 0 && pub_map_snapshot(c->dp.port_fd, &map))
 		*dirty = true;
 	for (size_t i = 0; i < pp->n && !*dirty; i++) {
 		const struct pub_binding *b = &pp->b[i];
-		struct port_ref key = { pub_key(b), 0 };
-		const struct port_ref *h = bsearch(&key, have, n_have, sizeof(*have), port_ref_cmp);
-		struct json_object *e, *want_e;
+		struct port_ref key = { .k = pub_key(b) };
+		const struct port_ref *ref = n_have ? bsearch(&key, have, n_have, sizeof(*have),
+							     port_ref_cmp) : NULL;
+		const struct port_held_run *h;
 		struct berth_port v, in_map;
+		uint32_t j;
 
-		if (!h || want_ep[b->ep]) {
+		if (!ref || want_ep[b->ep]) {
 			*dirty = true;
 			break;
 		}
-		e = json_object_array_get_idx(cur, h->i);
-		want_e = pub_state_entry(s, b);
-		json_object_object_foreach(want_e, k, wv) {
-			struct json_object *hv;
-
-			if (!json_object_object_get_ex(e, k, &hv) || !json_object_equal(hv, wv))
-				*dirty = true;
-		}
-		json_object_put(want_e);
-		port_state_value(e, &v);
+		h = &runs[ref->i];
+		j = ref->off;
+		if (h->r.target + j != b->target || h->random != b->random ||
+		    h->first_free != b->first_free || !str_eq(h->service, s->svcs[b->svc].name) ||
+		    !str_eq(h->endpoint, s->eps[b->ep].name) ||
+		    !str_eq(h->network, s->nets[b->net].name))
+			*dirty = true;
+		v = h->v;
+		v.backend_port = htons((uint16_t)(h->r.target + j));
 		if (c->dp.port_fd >= 0 && (pub_snapshot_get(&map, &key.k, &in_map) ||
 					   memcmp(&v, &in_map, sizeof(v))))
 			*dirty = true;
@@ -2072,7 +2142,52 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 	pub_snapshot_free(&map);
 	free(want);
 	free(have);
+	free(runs);
 	free(gone);
+	return out;
+}
+
+/* Whether plan bindings @a and @b differ in nothing but their ports: one run can hold both. */
+static bool port_alike(const struct pub_binding *a, const struct pub_binding *b)
+{
+	return a->svc == b->svc && a->ep == b->ep && a->net == b->net &&
+	       a->host_ip == b->host_ip && a->proto == b->proto && !a->random && !b->random &&
+	       !a->first_free && !b->first_free;
+}
+
+/*
+ * The plan's bindings as the state's "ports": one entry per run of
+ * consecutive bindings alike but for ports that go up together (a range is
+ * one entry), with the backend's values from @ifs (the interface of each).
+ */
+static struct json_object *ports_state(const struct spec *s, const struct pub_plan *pp,
+				       struct json_object **ifs)
+{
+	struct json_object *out = json_object_new_array();
+	struct port_run *runs = xcalloc(pp->n + 1, sizeof(*runs));
+	uint32_t tag = 0;
+	size_t n, first = 0;
+
+	for (size_t i = 0; i < pp->n; i++) {
+		const struct pub_binding *b = &pp->b[i];
+
+		runs[i] = (struct port_run){ b->host_port, b->target, 1, 0 };
+		/* a random or first-free port stays with its item: a run of its own (tag 0) */
+		if (!b->random && !b->first_free)
+			runs[i].tag = i && port_alike(&pp->b[i - 1], b) ? tag : ++tag;
+	}
+	n = port_runs_merge(runs, pp->n);
+	for (size_t i = 0; i < n; first += runs[i++].count) {
+		struct json_object *e = pub_state_entry(s, &pp->b[first]), *f = ifs[first];
+
+		if (runs[i].count > 1)
+			jset_int(e, "count", runs[i].count);
+		jset_str(e, "ipv4", jstr(f, "ipv4"));
+		jset_int(e, "ifindex", jint(f, "host_ifindex"));
+		jset_int(e, "slot", jint(f, "slot"));
+		json_object_array_add(out, e);
+	}
+	free(runs);
 	return out;
 }
 
@@ -2086,6 +2201,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		     struct json_object *add_eps, struct json_object **out)
 {
 	struct json_object *set = json_object_new_array(), *op;
+	struct json_object **ifs = xcalloc(pp->n + 1, sizeof(*ifs));
 	struct pub_snapshot map = { 0 };
 	struct berth_port_key *keys = NULL;
 	struct berth_port *vals = NULL;
@@ -2093,7 +2209,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	size_t n = 0, n_repoint = 0;
 	int err = ensure_dp(c);
 
-	*out = json_object_new_array();
+	*out = NULL;
 	if (!err && c->dp.port_fd < 0)
 		err = -ESTALE;	/* dp_upgrade() gave the instance this build's maps */
 	if (!err)
@@ -2101,19 +2217,26 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	for (size_t i = 0; !err && i < pp->n; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		const char *ep = pl->s->eps[b->ep].name, *net = pl->s->nets[b->net].name;
-		struct json_object *e = by_name(add_eps, ep, NULL), *f = NULL, *entry;
+		struct json_object *e, *f = NULL;
 		struct berth_port_key k = pub_key(b);
 		struct berth_port v, old;
 		char kb[32];
 		int r;
 
-		if (!e)
-			e = by_name(jarr(pl->p, "endpoints"), ep, NULL);
-		for (size_t j = 0; e && j < jlen(jarr_get(e, "interfaces")); j++) {
-			struct json_object *x = json_object_array_get_idx(jarr_get(e, "interfaces"), j);
+		/* a range is one backend's: its interface is looked up once */
+		if (i && b->ep == pp->b[i - 1].ep && b->net == pp->b[i - 1].net) {
+			f = ifs[i - 1];
+		} else {
+			e = by_name(add_eps, ep, NULL);
+			if (!e)
+				e = by_name(jarr(pl->p, "endpoints"), ep, NULL);
+			for (size_t j = 0; e && j < jlen(jarr_get(e, "interfaces")); j++) {
+				struct json_object *x =
+					json_object_array_get_idx(jarr_get(e, "interfaces"), j);
 
-			if (jstr(x, "network") && !strcmp(jstr(x, "network"), net))
-				f = x;
+				if (jstr(x, "network") && !strcmp(jstr(x, "network"), net))
+					f = x;
+			}
 		}
 		if (!f) {
 			fprintf(stderr, "berth: published port %s: endpoint %s has no interface on network %s\n",
@@ -2121,12 +2244,12 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 			err = -ENOENT;
 			break;
 		}
-		entry = pub_state_entry(pl->s, b);
-		jset_str(entry, "ipv4", jstr(f, "ipv4"));
-		jset_int(entry, "ifindex", jint(f, "host_ifindex"));
-		jset_int(entry, "slot", jint(f, "slot"));
-		port_state_value(entry, &v);
-		json_object_array_add(*out, entry);
+		ifs[i] = f;
+		memset(&v, 0, sizeof(v));
+		v.backend_ip = htonl(jip(f, "ipv4"));
+		v.backend_port = htons(b->target);
+		v.ifindex = (uint32_t)jint(f, "host_ifindex");
+		v.slot = (uint32_t)jint(f, "slot");
 		r = pub_snapshot_get(&map, &k, &old);
 		if (!r && !memcmp(&old, &v, sizeof(v)))
 			continue;
@@ -2138,7 +2261,10 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		vals[n] = v;
 		repoint[n++] = !r;
 	}
-	if (err || !n)
+	if (err)
+		goto out;
+	*out = ports_state(pl->s, pp, ifs);
+	if (!n)
 		goto out;
 	progress(c, "published ports: %zu to write", n);
 	op = op_new("ports");
@@ -2160,6 +2286,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 out:
 	pub_snapshot_free(&map);
 	json_object_put(set);
+	free(ifs);
 	free(keys);
 	free(vals);
 	free(repoint);

@@ -108,7 +108,8 @@ static bool state_proto(struct json_object *e, uint8_t *proto)
 	return true;
 }
 
-int pub_state_key(struct json_object *e, struct berth_port_key *k)
+/* The key of a state entry's first binding: 0, or -EINVAL. */
+static int pub_state_key(struct json_object *e, struct berth_port_key *k)
 {
 	uint32_t addr;
 	int64_t port = jint(e, "host_port");
@@ -120,6 +121,70 @@ int pub_state_key(struct json_object *e, struct berth_port_key *k)
 	k->addr = htonl(addr);
 	k->port = htons((uint16_t)port);
 	return 0;
+}
+
+int pub_state_run(struct json_object *e, struct berth_port_key *k, struct port_run *r)
+{
+	struct json_object *v;
+	int64_t count;
+	int err = pub_state_key(e, k);
+
+	if (err)
+		return err;
+	if (!json_object_object_get_ex(e, "count", &v))
+		return port_run_make(jint(e, "host_port"), jint(e, "target"), NULL, r);
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	count = json_object_get_int64(v);
+	return port_run_make(jint(e, "host_port"), jint(e, "target"), &count, r);
+}
+
+/* A copy of run @e cut to its bindings @first to @first + @n - 1, or @e itself for all of them. */
+static struct json_object *run_slice(struct json_object *e, const struct port_run *r,
+				     uint32_t first, uint32_t n)
+{
+	struct json_object *c = NULL;
+
+	if (!first && n == r->count)
+		return json_object_get(e);
+	if (json_object_deep_copy(e, &c, NULL))
+		return NULL;
+	json_object_object_add(c, "host_port", json_object_new_int(r->host_port + (int)first));
+	json_object_object_add(c, "target", json_object_new_int(r->target + (int)first));
+	if (n > 1)
+		json_object_object_add(c, "count", json_object_new_int64(n));
+	else
+		json_object_object_del(c, "count");
+	return c;
+}
+
+int pub_state_pick(struct json_object *e, pub_pick_fn pick, void *arg, struct json_object *out)
+{
+	struct berth_port_key k;
+	struct port_run r;
+	uint32_t first = 0, n = 0;
+	int taken = 0, err = pub_state_run(e, &k, &r);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i <= r.count; i++) {
+		k.port = htons((uint16_t)(r.host_port + i));
+		if (i < r.count && pick(&k, (uint16_t)(r.target + i), arg)) {
+			if (!n++)
+				first = i;
+			continue;
+		}
+		if (n) {
+			struct json_object *c = run_slice(e, &r, first, n);
+
+			if (!c)
+				return -ENOMEM;
+			json_object_array_add(out, c);
+			taken += (int)n;
+		}
+		n = 0;
+	}
+	return taken;
 }
 
 static bool jbool(struct json_object *o, const char *k)
@@ -247,24 +312,29 @@ static void held_collect(struct pctx *c)
 
 		for (size_t i = 0; i < jlen(arr); i++) {
 			struct json_object *e = json_object_array_get_idx(arr, i);
+			struct held one = { .project = name, .service = jstr(e, "service") };
 			struct berth_port_key k;
-			struct held *h;
+			struct port_run r;
 
-			if (pub_state_key(e, &k) || !jstr(e, "service"))
+			if (pub_state_run(e, &k, &r) || !one.service)
 				continue;
-			h = own ? VEC_PUSH(c->mine, c->n_mine) : VEC_PUSH(c->others, c->n_others);
-			h->proto = k.proto;
-			h->port = ntohs(k.port);
-			h->addr = ntohl(k.addr);
-			h->target = (uint16_t)jint(e, "target");
-			h->project = name;
-			h->service = jstr(e, "service");
-			h->random = jbool(e, "random");
-			h->first_free = jbool(e, "first_free");
+			one.proto = k.proto;
+			one.addr = ntohl(k.addr);
+			one.random = jbool(e, "random");
+			one.first_free = jbool(e, "first_free");
+			for (uint32_t j = 0; j < r.count; j++) {
+				struct held *h = own ? VEC_PUSH(c->mine, c->n_mine)
+						     : VEC_PUSH(c->others, c->n_others);
+
+				*h = one;
+				h->port = (uint16_t)(r.host_port + j);
+				h->target = (uint16_t)(r.target + j);
+				if (own && (h->random || h->first_free))
+					*VEC_PUSH(c->sticky, c->n_sticky) = *h;
+			}
 			if (!own)
-				port_set_add(c->taken[proto_idx(h->proto)], h->port, h->port);
-			else if (h->random || h->first_free)
-				*VEC_PUSH(c->sticky, c->n_sticky) = *h;
+				port_set_add(c->taken[proto_idx(k.proto)], r.host_port,
+					     r.host_port + r.count - 1);
 		}
 	}
 	if (c->n_others)

@@ -25,6 +25,7 @@
 #include <berth/maps.h>
 
 #include "instance.h"
+#include "ports.h"
 #include "spec.h"
 
 struct json_object;
@@ -60,8 +61,21 @@ void pub_plan_free(struct pub_plan *pl);
 
 /* berth_port_v1's key of a binding. */
 struct berth_port_key pub_key(const struct pub_binding *b);
-/* The key of an entry of a project's "ports" in state.json: 0, or -EINVAL. */
-int pub_state_key(struct json_object *e, struct berth_port_key *k);
+/*
+ * An entry of a project's "ports" in state.json is a run (ports.h): "count"
+ * bindings from "host_port" -> "target" on, each port one further, one when
+ * there is no "count" (files from before runs). The key of its first
+ * binding and the run: 0, or -EINVAL.
+ */
+int pub_state_run(struct json_object *e, struct berth_port_key *k, struct port_run *r);
+/* Whether pub_state_pick() takes the binding @k -> @target. */
+typedef bool (*pub_pick_fn)(const struct berth_port_key *k, uint16_t target, void *arg);
+/*
+ * The bindings of the run @e that @pick takes, added to @out as runs again
+ * (copies of @e with their own "host_port", "target" and "count"; @e itself
+ * when it takes all). How many bindings it took, -EINVAL (not a run) or -ENOMEM.
+ */
+int pub_state_pick(struct json_object *e, pub_pick_fn pick, void *arg, struct json_object *out);
 /* "0.0.0.0:8080/tcp" */
 const char *pub_key_str(const struct berth_port_key *k, char buf[32]);
 

@@ -24,6 +24,7 @@
 #include "ports.h"
 #include "print.h"
 #include "proc.h"
+#include "publish.h"
 #include "util.h"
 
 static int fail(const struct cli *c, int code, const char *fmt, ...)
@@ -265,16 +266,21 @@ static void print_endpoint(struct printer *p, struct json_object *st, struct jso
 	/* the published ports it answers (replica 1 of its service), as docker ps shows them */
 	for (size_t i = 0; i < jlen(ports); i++) {
 		struct json_object *b = json_object_array_get_idx(ports, i);
+		struct berth_port_key k;
+		struct port_run r;
 		char text[64];
 
-		if (!jstr(b, "endpoint") || strcmp(jstr(b, "endpoint"), jstr(e, "name")))
+		if (!jstr(b, "endpoint") || strcmp(jstr(b, "endpoint"), jstr(e, "name")) ||
+		    pub_state_run(b, &k, &r))
 			continue;
 		if (!published)
 			pr_arr_open(p, "ports");
 		published = true;
-		snprintf(text, sizeof(text), "%s:%" PRId64 "->%" PRId64 "/%s", jstr(b, "host_ip"),
-			 jint(b, "host_port"), jint(b, "target"), jstr(b, "protocol"));
-		pr_str(p, NULL, text);
+		for (uint32_t j = 0; j < r.count; j++) {
+			snprintf(text, sizeof(text), "%s:%u->%u/%s", jstr(b, "host_ip"),
+				 r.host_port + j, r.target + j, jstr(b, "protocol"));
+			pr_str(p, NULL, text);
+		}
 	}
 	if (published)
 		pr_arr_close(p);
@@ -618,28 +624,36 @@ static char *port_arg(const char *arg, uint16_t *port, const char **proto)
 	return NULL;
 }
 
+/* A binding of a state entry of "ports" (a run of them): the entry and its ports. */
+struct shown_port {
+	struct json_object *b;
+	unsigned host_port, target;
+};
+
 /* Bindings in docker port's order: by target port, protocol, then host address and port. */
 static int binding_cmp(const void *x, const void *y)
 {
-	struct json_object *a = *(struct json_object *const *)x, *b = *(struct json_object *const *)y;
+	const struct shown_port *a = x, *b = y;
 	int c;
 
-	if (jint(a, "target") != jint(b, "target"))
-		return jint(a, "target") < jint(b, "target") ? -1 : 1;
-	c = strcmp(jstr(a, "protocol") ? jstr(a, "protocol") : "",
-		   jstr(b, "protocol") ? jstr(b, "protocol") : "");
+	if (a->target != b->target)
+		return a->target < b->target ? -1 : 1;
+	c = strcmp(jstr(a->b, "protocol") ? jstr(a->b, "protocol") : "",
+		   jstr(b->b, "protocol") ? jstr(b->b, "protocol") : "");
 	if (c)
 		return c;
-	c = strcmp(jstr(a, "host_ip") ? jstr(a, "host_ip") : "", jstr(b, "host_ip") ? jstr(b, "host_ip") : "");
+	c = strcmp(jstr(a->b, "host_ip") ? jstr(a->b, "host_ip") : "",
+		   jstr(b->b, "host_ip") ? jstr(b->b, "host_ip") : "");
 	if (c)
 		return c;
-	return jint(a, "host_port") < jint(b, "host_port") ? -1 : jint(a, "host_port") > jint(b, "host_port");
+	return a->host_port < b->host_port ? -1 : a->host_port > b->host_port;
 }
 
 int do_port(struct cli *c)
 {
 	char project[256], inst[256], num[8];
-	struct json_object *st, *e, *ports, **shown = NULL;
+	struct json_object *st, *e, *ports;
+	struct shown_port *shown = NULL;
 	const char *proto = NULL, *svc;
 	uint16_t port = 0;
 	size_t n = 0;
@@ -671,13 +685,20 @@ int do_port(struct cli *c)
 	ports = jarr_get(st, "ports");
 	for (size_t i = 0; i < jlen(ports); i++) {
 		struct json_object *b = json_object_array_get_idx(ports, i);
+		struct berth_port_key k;
+		struct port_run r;
 
-		if (!jstr(b, "service") || strcmp(jstr(b, "service"), svc))
+		if (!jstr(b, "service") || strcmp(jstr(b, "service"), svc) ||
+		    pub_state_run(b, &k, &r))
 			continue;
-		if (proto && (jint(b, "target") != port || !jstr(b, "protocol") ||
-			      strcmp(jstr(b, "protocol"), proto)))
+		if (proto && (!jstr(b, "protocol") || strcmp(jstr(b, "protocol"), proto)))
 			continue;
-		*VEC_PUSH(shown, n) = b;
+		for (uint32_t j = 0; j < r.count; j++) {
+			if (proto && r.target + j != port)
+				continue;
+			*VEC_PUSH(shown, n) =
+				(struct shown_port){ b, r.host_port + j, r.target + j };
+		}
 	}
 	if (proto && !n) {
 		json_object_put(st);
@@ -690,23 +711,23 @@ int do_port(struct cli *c)
 	if (c->json)
 		pr_arr_open(&p, NULL);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *b = shown[i];
+		struct json_object *b = shown[i].b;
 
 		if (!c->json) {
 			if (proto)
-				printf("%s:%" PRId64 "\n", jstr(b, "host_ip"), jint(b, "host_port"));
+				printf("%s:%u\n", jstr(b, "host_ip"), shown[i].host_port);
 			else
-				printf("%" PRId64 "/%s -> %s:%" PRId64 "\n", jint(b, "target"),
-				       jstr(b, "protocol"), jstr(b, "host_ip"), jint(b, "host_port"));
+				printf("%u/%s -> %s:%u\n", shown[i].target, jstr(b, "protocol"),
+				       jstr(b, "host_ip"), shown[i].host_port);
 			continue;
 		}
 		pr_obj_open(&p, NULL);
 		pr_str(&p, "service", svc);
-		snprintf(num, sizeof(num), "%" PRId64, jint(b, "target"));
+		snprintf(num, sizeof(num), "%u", shown[i].target);
 		pr_str(&p, "target", num);
 		pr_str(&p, "protocol", jstr(b, "protocol"));
 		pr_str(&p, "host_ip", jstr(b, "host_ip"));
-		snprintf(num, sizeof(num), "%" PRId64, jint(b, "host_port"));
+		snprintf(num, sizeof(num), "%u", shown[i].host_port);
 		pr_str(&p, "host_port", num);
 		pr_bool(&p, "random", json_object_get_boolean(json_object_object_get(b, "random")));
 		pr_bool(&p, "first_free",

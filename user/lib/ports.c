@@ -2,6 +2,7 @@
 #include "ports.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,36 @@ int port_pick(uint16_t lo, uint16_t hi, uint16_t start, const struct port_set *s
 			return (int)port;
 	}
 	return 0;
+}
+
+int port_run_make(int64_t host_port, int64_t target, const int64_t *count, struct port_run *r)
+{
+	int64_t n = count ? *count : 1;
+
+	memset(r, 0, sizeof(*r));
+	if (n < 1 || host_port < 1 || target < 1 || host_port + n - 1 > 65535 ||
+	    target + n - 1 > 65535)
+		return -EINVAL;
+	r->host_port = (uint16_t)host_port;
+	r->target = (uint16_t)target;
+	r->count = (uint32_t)n;
+	return 0;
+}
+
+size_t port_runs_merge(struct port_run *r, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct port_run *last = out ? &r[out - 1] : NULL;
+
+		if (last && last->tag && last->tag == r[i].tag &&
+		    (uint32_t)last->host_port + last->count == r[i].host_port &&
+		    (uint32_t)last->target + last->count == r[i].target) {
+			last->count += r[i].count;
+			continue;
+		}
+		r[out++] = r[i];
+	}
+	return out;
 }

@@ -51,4 +51,37 @@ typedef int (*port_busy_fn)(uint16_t port, void *arg);
 int port_pick(uint16_t lo, uint16_t hi, uint16_t start, const struct port_set *skip,
 	      const struct port_set *taken, port_busy_fn busy, void *arg);
 
+/* ---- runs: how state.json records a project's published ports ---- */
+
+/*
+ * @count bindings, host_port + i -> target + i for i < count, alike in
+ * everything else (service, address, protocol, backend): a range of 50 000
+ * ports is one entry of state.json, not 50 000.
+ */
+struct port_run {
+	uint16_t host_port;
+	uint16_t target;
+	uint32_t count;
+	/*
+	 * The rest of the bindings, numbered by the writer: only runs with the
+	 * same tag merge, and tag 0 (a random or first-free port, which stays
+	 * with its item) never does.
+	 */
+	uint32_t tag;
+};
+
+/*
+ * A run from a state entry's numbers; @count NULL when the entry has none
+ * (one binding, as every entry before runs). 0, or -EINVAL when a port of
+ * the run falls outside 1-65535 or @count is below 1.
+ */
+int port_run_make(int64_t host_port, int64_t target, const int64_t *count, struct port_run *r);
+
+/*
+ * Merge each run of @r into the one before it where it carries that one on:
+ * the same tag, not 0, and host port and target both one past its last.
+ * The runs left are at the front of @r, in their order; returns how many.
+ */
+size_t port_runs_merge(struct port_run *r, size_t n);
+
 #endif
