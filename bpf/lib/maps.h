@@ -122,7 +122,7 @@ struct {
 /* published (port, protocol) → how many addresses publish it: the bind hooks' wildcard test */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BERTH_MAX_PORTS);
+	__uint(max_entries, BERTH_MAX_PBIND);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct berth_pbind_key);
 	__type(value, __u32);

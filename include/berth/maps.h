@@ -18,6 +18,7 @@
 #define BERTH_MAX_POLICY	16384	/* (revision, from, to, proto) policy entries */
 #define BERTH_POLICY_RANGES	15	/* port ranges per policy entry */
 #define BERTH_MAX_PORTS		262144	/* published (address, port, protocol) triples */
+#define BERTH_MAX_PBIND		131072	/* (port, protocol) pairs: 65535 each for TCP and UDP */
 
 /* Counter slot of the uplink's program (endpoint interfaces use 1 and up). */
 #define BERTH_SLOT_UPLINK	0x80000000u

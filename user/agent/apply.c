@@ -60,6 +60,13 @@ struct actx {
 	/* published ports removed or repointed: their flows go the same way */
 	struct berth_port_key *gone_ports;
 	size_t n_gone_ports;
+	/*
+	 * berth_port_v1 as read once and kept up to date by this apply's own
+	 * writes (ports_snap()): an up compares with it, writes by it, and
+	 * holds the ports by it without reading the map again.
+	 */
+	struct pub_snapshot ports;
+	bool ports_read;
 };
 
 /* ---- small JSON helpers over state.json ---- */
@@ -330,6 +337,31 @@ static int ensure_dp(struct actx *c)
 	return 0;
 }
 
+/* berth_port_v1, sorted by key, read on first use: NULL when there is none, or on failure. */
+static struct pub_snapshot *ports_snap(struct actx *c)
+{
+	int err;
+
+	if (c->ports_read)
+		return &c->ports;
+	if (ensure_dp(c) || c->dp.port_fd < 0)
+		return NULL;
+	err = pub_map_snapshot(c->dp.port_fd, &c->ports);
+	if (err) {
+		fprintf(stderr, "berth: read berth_port_v1: %s\n", strerror(-err));
+		return NULL;
+	}
+	c->ports_read = true;
+	return &c->ports;
+}
+
+/* berth_port_v1 was written otherwise than by ports_add(): read it again when next asked. */
+static void ports_snap_drop(struct actx *c)
+{
+	pub_snapshot_free(&c->ports);
+	c->ports_read = false;
+}
+
 /*
  * A "ports" step: each berth_port_v1 entry back to its value before (or
  * deleted when it had none). Their flows go too, once the caller's steps are
@@ -357,6 +389,7 @@ static int ports_undo(struct actx *c, struct json_object *set)
 			err = r;
 		*VEC_PUSH(c->gone_ports, c->n_gone_ports) = k;
 	}
+	ports_snap_drop(c);
 	return err;
 }
 
@@ -467,7 +500,7 @@ static void flows_flush(struct actx *c)
  */
 static void ports_hold(struct actx *c)
 {
-	if (!ensure_dp(c) && hold_sync(&c->dp, c->in->run_dir))
+	if (!ensure_dp(c) && hold_sync(&c->dp, c->in->run_dir, ports_snap(c)))
 		fprintf(stderr, "berth: warning: the published ports of instance %s are not all held: another process of the host may bind one\n",
 			c->in->name);
 }
@@ -572,6 +605,7 @@ static void actx_close(struct actx *c)
 {
 	free(c->gone_ifs);
 	free(c->gone_ports);
+	pub_snapshot_free(&c->ports);
 	if (c->dp_open)
 		dp_close(&c->dp);
 	nl_ctx_close(c->nl);
@@ -2011,7 +2045,7 @@ struct port_ref {
 
 static int port_ref_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct berth_port_key));
+	return pub_key_cmp(a, b);	/* struct port_ref starts with its key */
 }
 
 /* What berth_port_v1 holds for the first binding of a state entry of "ports". */
@@ -2071,7 +2105,7 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 	struct port_ref *want = xcalloc(pp->n + 1, sizeof(*want)), *have = NULL;
 	struct port_held_run *runs = xcalloc(jlen(cur) + 1, sizeof(*runs));
 	struct port_wanted wanted = { want, pp->n };
-	struct pub_snapshot map = { 0 };
+	const struct pub_snapshot *map = NULL;
 	const char **gone = NULL;
 	size_t n_have = 0, n_gone = 0;
 
@@ -2111,8 +2145,10 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 		qsort(have, n_have, sizeof(*have), port_ref_cmp);
 	*dirty = false;
 	/* the map as it is, in one read: a binding missing there or different needs writing */
-	if (c->dp.port_fd >= 0 && pub_map_snapshot(c->dp.port_fd, &map))
-		*dirty = true;
+	if (c->dp.port_fd >= 0) {
+		map = ports_snap(c);
+		*dirty = !map;
+	}
 	for (size_t i = 0; i < pp->n && !*dirty; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		struct port_ref key = { .k = pub_key(b) };
@@ -2135,11 +2171,9 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 			*dirty = true;
 		v = h->v;
 		v.backend_port = htons((uint16_t)(h->r.target + j));
-		if (c->dp.port_fd >= 0 && (pub_snapshot_get(&map, &key.k, &in_map) ||
-					   memcmp(&v, &in_map, sizeof(v))))
+		if (map && (pub_snapshot_get(map, &key.k, &in_map) || memcmp(&v, &in_map, sizeof(v))))
 			*dirty = true;
 	}
-	pub_snapshot_free(&map);
 	free(want);
 	free(have);
 	free(runs);
@@ -2202,7 +2236,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 {
 	struct json_object *set = json_object_new_array(), *op;
 	struct json_object **ifs = xcalloc(pp->n + 1, sizeof(*ifs));
-	struct pub_snapshot map = { 0 };
+	struct pub_snapshot *map = NULL;
 	struct berth_port_key *keys = NULL;
 	struct berth_port *vals = NULL;
 	bool *repoint = NULL;
@@ -2212,8 +2246,8 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	*out = NULL;
 	if (!err && c->dp.port_fd < 0)
 		err = -ESTALE;	/* dp_upgrade() gave the instance this build's maps */
-	if (!err)
-		err = pub_map_snapshot(c->dp.port_fd, &map);	/* each binding's old value */
+	if (!err && !(map = ports_snap(c)))	/* each binding's old value */
+		err = -EIO;
 	for (size_t i = 0; !err && i < pp->n; i++) {
 		const struct pub_binding *b = &pp->b[i];
 		const char *ep = pl->s->eps[b->ep].name, *net = pl->s->nets[b->net].name;
@@ -2250,7 +2284,7 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 		v.backend_port = htons(b->target);
 		v.ifindex = (uint32_t)jint(f, "host_ifindex");
 		v.slot = (uint32_t)jint(f, "slot");
-		r = pub_snapshot_get(&map, &k, &old);
+		r = pub_snapshot_get(map, &k, &old);
 		if (!r && !memcmp(&old, &v, sizeof(v)))
 			continue;
 		port_op_add(set, &k, r ? NULL : &old);
@@ -2273,8 +2307,11 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	err = step(c, op);
 	for (size_t i = 0; !err && i < n; i++)
 		err = pub_map_set(c->dp.port_fd, &keys[i], &vals[i]);
-	if (err)
+	if (err) {
+		ports_snap_drop(c);	/* some were written */
 		goto out;
+	}
+	pub_snapshot_apply(map, keys, vals, n);
 	/* flows through a port that now leads elsewhere would go on to the old backend */
 	for (size_t i = 0; i < n; i++)
 		if (repoint[i]) {
@@ -2284,7 +2321,6 @@ static int ports_add(struct actx *c, struct plan *pl, const struct pub_plan *pp,
 	if (n_repoint)
 		flows_flush(c);
 out:
-	pub_snapshot_free(&map);
 	json_object_put(set);
 	free(ifs);
 	free(keys);

@@ -526,7 +526,7 @@ static int dump_walk(int fd, size_t ksz, size_t vsz, unsigned char **keys, unsig
 int dp_map_dump(int fd, size_t ksz, size_t vsz, void **keys_out, void **vals_out, size_t *n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	enum { CHUNK = 4096 };
+	enum { CHUNK = 16384 };
 	unsigned char *kbuf = xcalloc(CHUNK, ksz), *vbuf = xcalloc(CHUNK, vsz);
 	unsigned char *keys = NULL, *vals = NULL;
 	uint64_t in[2] = { 0 }, out[2] = { 0 };	/* a bucket index for hash maps */

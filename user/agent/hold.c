@@ -203,26 +203,29 @@ static int reserved_sync(const char *run_dir, const struct port_set *want)
 	return err;
 }
 
-int hold_sync(const struct dp *dp, const char *run_dir)
+int hold_sync(const struct dp *dp, const char *run_dir, const struct pub_snapshot *ports)
 {
-	struct pub_snapshot snap = { 0 };
+	struct pub_snapshot own = { 0 };
 	struct port_set *want;
 	int err, err2;
 
 	/* another build's pins: its own way of holding ports, until the upgrade */
 	if (dp->stale || dp->port_fd < 0 || dp->pbind_fd < 0)
 		return 0;
-	err = pub_map_snapshot(dp->port_fd, &snap);
-	if (err) {
-		fprintf(stderr, "berth: read berth_port_v1: %s\n", strerror(-err));
-		return err;
+	if (!ports) {
+		err = pub_map_snapshot(dp->port_fd, &own);
+		if (err) {
+			fprintf(stderr, "berth: read berth_port_v1: %s\n", strerror(-err));
+			return err;
+		}
+		ports = &own;
 	}
 	want = xcalloc(1, sizeof(*want));
-	for (size_t i = 0; i < snap.n; i++)
-		port_set_add(want, ntohs(snap.e[i].k.port), ntohs(snap.e[i].k.port));
-	err = pbind_sync(dp, &snap);
+	for (size_t i = 0; i < ports->n; i++)
+		port_set_add(want, ntohs(ports->e[i].k.port), ntohs(ports->e[i].k.port));
+	err = pbind_sync(dp, ports);
 	err2 = reserved_sync(run_dir, want);
 	free(want);
-	pub_snapshot_free(&snap);
+	pub_snapshot_free(&own);
 	return err ? err : err2;
 }

@@ -21,13 +21,16 @@
 
 struct dp;
 
+struct pub_snapshot;
+
 /*
  * berth_pbind_v1 and the reserved ports := what berth_port_v1 publishes, in
- * the current namespace (the instance's host one). Of the sysctl, berth
+ * the current namespace (the instance's host one). @ports: the map as the
+ * caller has it (publish.h), or NULL to read it. Of the sysctl, berth
  * changes only the ports it added itself, recorded in
  * @run_dir/reserved_ports: those the host had reserved before stay, and are
  * never taken away. Failures are said on stderr: -errno.
  */
-int hold_sync(const struct dp *dp, const char *run_dir);
+int hold_sync(const struct dp *dp, const char *run_dir, const struct pub_snapshot *ports);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <endian.h>
 #include <errno.h>
 #include <json.h>
 #include <netinet/in.h>
@@ -226,10 +227,21 @@ int pub_map_get(int fd, const struct berth_port_key *k, struct berth_port *v)
 	return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
 }
 
+/* memcmp's order of two berth_port_keys, by their 8 bytes as one big-endian number */
+int pub_key_cmp(const void *x, const void *y)
+{
+	uint64_t a, b;
+
+	memcpy(&a, x, sizeof(a));
+	memcpy(&b, y, sizeof(b));
+	a = be64toh(a);
+	b = be64toh(b);
+	return a < b ? -1 : a > b;
+}
+
 static int pub_entry_cmp(const void *x, const void *y)
 {
-	return memcmp(&((const struct pub_entry *)x)->k, &((const struct pub_entry *)y)->k,
-		      sizeof(struct berth_port_key));
+	return pub_key_cmp(&((const struct pub_entry *)x)->k, &((const struct pub_entry *)y)->k);
 }
 
 int pub_map_snapshot(int fd, struct pub_snapshot *snap)
@@ -264,6 +276,42 @@ int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_ke
 		return -ENOENT;
 	*v = e->v;
 	return 0;
+}
+
+void pub_snapshot_apply(struct pub_snapshot *snap, const struct berth_port_key *keys,
+			const struct berth_port *vals, size_t n)
+{
+	struct pub_entry *add = NULL, *out;
+	size_t n_add = 0, i = 0, j = 0, k = 0;
+
+	for (size_t x = 0; x < n; x++) {
+		struct pub_entry key = { .k = keys[x] }, *e;
+
+		e = snap->n ? bsearch(&key, snap->e, snap->n, sizeof(*snap->e), pub_entry_cmp)
+			    : NULL;
+		if (e)
+			e->v = vals[x];
+		else
+			*VEC_PUSH(add, n_add) = (struct pub_entry){ keys[x], vals[x] };
+	}
+	if (!n_add)
+		return;
+	qsort(add, n_add, sizeof(*add), pub_entry_cmp);
+	/* a key written twice is in the map once */
+	for (size_t x = 1; x < n_add; x++)
+		if (pub_entry_cmp(&add[k], &add[x]))
+			add[++k] = add[x];
+	n_add = k + 1;
+	k = 0;
+	out = xcalloc(snap->n + n_add, sizeof(*out));
+	while (i < snap->n || j < n_add)
+		out[k++] = j == n_add || (i < snap->n && pub_entry_cmp(&snap->e[i], &add[j]) < 0)
+				   ? snap->e[i++]
+				   : add[j++];
+	free(snap->e);
+	free(add);
+	snap->e = out;
+	snap->n = k;
 }
 
 void pub_snapshot_free(struct pub_snapshot *snap)

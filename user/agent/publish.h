@@ -105,6 +105,11 @@ int pub_map_snapshot(int fd, struct pub_snapshot *snap);
 /* 0 and *@v, or -ENOENT */
 int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_key *k,
 		     struct berth_port *v);
+/* @n writes to the map, made in the copy too (an existing key takes the new value). */
+void pub_snapshot_apply(struct pub_snapshot *snap, const struct berth_port_key *keys,
+			const struct berth_port *vals, size_t n);
 void pub_snapshot_free(struct pub_snapshot *snap);
+/* The order of berth_port_keys everywhere: memcmp's, faster. */
+int pub_key_cmp(const void *x, const void *y);
 
 #endif
