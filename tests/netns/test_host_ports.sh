@@ -119,6 +119,24 @@ print(json.load(sys.stdin)["id"])'
 # host_addr HOSTNS ADDR: ADDR is an address of NETNS.
 host_addr() { ip -n "$1" -4 -o addr show | awk '{ sub("/.*", "", $4); print $4 }' | grep -qxF "$2"; }
 
+# hostip HOSTNS: the addresses in the instance's berth_hostip_v1, one per line (the key's
+# bytes are the address in network order). Fails when the map cannot be read.
+hostip() {
+	bpftool map dump pinned "/sys/fs/bpf/berth/$1/berth_hostip_v1" -j |
+		python3 -c 'import json, sys
+for e in json.load(sys.stdin):
+    print(".".join(str(int(b, 16)) for b in e["key"]))'
+}
+
+# hostip_has HOSTNS ADDR / hostip_lacks HOSTNS ADDR: the map (readable) has ADDR, or not.
+hostip_has() { hostip "$1" | grep -qxF "$2"; }
+hostip_lacks() {
+	local out
+
+	out=$(hostip "$1") || return 1
+	! grep -qxF "$2" <<<"$out"
+}
+
 # The links exist, one per hook, on the cgroup v2 root, pinned under the instance.
 test_links() {
 	local p=t$$-links ids
@@ -164,6 +182,37 @@ test_tcp_from_host() {
 	out=$(probe "$HOST" tcp "$UPLINK_ADDR" 8080)
 	echo "$out"
 	expect "getpeername shows $UPLINK_ADDR:8080" grep -qx "peer $UPLINK_ADDR 8080" <<<"$out"
+}
+
+# An address the host namespace gains after up (DHCP, ip addr add) reaches a port published
+# on every address, with no other up: the agent follows the namespace's IPv4 address events
+# into berth_hostip_v1. An address it loses leaves the map.
+test_new_host_address() {
+	local p=t$$-addr a=10.77.0.1 out
+
+	up_web "$p"
+	ports_filled "$HOST"
+	expect "berth_hostip_v1 holds the uplink's address" hostip_has "$HOST" "$UPLINK_ADDR"
+	expect "berth_hostip_v1 lacks $a before the host has it" hostip_lacks "$HOST" "$a"
+	at_cleanup "ip -n $HOST addr del $a/32 dev $UPLINK"
+	at_cleanup "ip -n $HOST addr del 10.77.0.2/32 dev $UPLINK"
+	ip -n "$HOST" addr add "$a/32" dev "$UPLINK"
+	expect "$a in berth_hostip_v1 within 5 s of ip addr add" \
+		wait_until 5 hostip_has "$HOST" "$a"
+	out=$(fetch "$HOST" "$a" 8080)
+	expect_eq "the page at $a:8080 from the host" "$out" "berth-web-$p"
+	ip -n "$HOST" addr del "$a/32" dev "$UPLINK"
+	expect "$a gone from berth_hostip_v1 within 5 s of ip addr del" \
+		wait_until 5 hostip_lacks "$HOST" "$a"
+	expect "the other addresses stay" hostip_has "$HOST" "$UPLINK_ADDR"
+	# a burst of changes (as a DHCP renewal makes) ends up right too
+	printf '%s\n' "address add $a/32 dev $UPLINK" "address add 10.77.0.2/32 dev $UPLINK" \
+		"address del 10.77.0.2/32 dev $UPLINK" | ip -n "$HOST" -batch -
+	expect "$a back in berth_hostip_v1" wait_until 5 hostip_has "$HOST" "$a"
+	expect "10.77.0.2, added and removed, not in it" wait_until 5 hostip_lacks "$HOST" 10.77.0.2
+	expect_eq "the page at $a:8080 again" "$(fetch "$HOST" "$a" 8080)" "berth-web-$p"
+	ip -n "$HOST" addr del "$a/32" dev "$UPLINK"
+	expect "$a gone again" wait_until 5 hostip_lacks "$HOST" "$a"
 }
 
 # A port bound to 127.0.0.1 is reached there only; an unpublished port is the host's own.
@@ -306,6 +355,7 @@ snapshot "$TMP/baseline" "$HOST"
 outside_start
 run sock-links-attached test_links
 run tcp-from-host test_tcp_from_host
+run new-host-address-reaches-published-port test_new_host_address
 run loopback-binding-only-at-127.0.0.1 test_loopback_binding
 run udp-from-host test_udp_from_host
 run endpoints-and-other-namespaces-untouched test_other_namespaces

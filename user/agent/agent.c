@@ -4,9 +4,11 @@
  * a TCP socket inside every endpoint (opened there with setns, so the socket
  * itself says who asks), TCP connections, one socket per forwarded query (in
  * the host namespace, connected to the upstream so the kernel drops replies
- * from anyone else), the API socket, an inotify watch on state.json and a
- * one-second tick for timeouts. The conntrack GC runs in a thread of its
- * own: a pass over a big table takes long enough to stall DNS.
+ * from anyone else), the API socket, an inotify watch on state.json, an
+ * rtnetlink socket for the host namespace's IPv4 address events (which
+ * berth_hostip_v1 follows) and a one-second tick for timeouts. The conntrack
+ * GC runs in a thread of its own: a pass over a big table takes long enough
+ * to stall DNS.
  */
 #include "agent.h"
 
@@ -16,7 +18,12 @@
 #include <inttypes.h>
 #include <json.h>
 #include <limits.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,10 +48,13 @@
 
 #include "ctgc.h"
 #include "dns.h"
+#include "dp.h"
 #include "instance.h"
 #include "jsonx.h"
 #include "names.h"
 #include "netns.h"
+#include "pin.h"
+#include "sockhook.h"
 #include "util.h"
 
 #define DNS_ADDR	0x7f00000b	/* 127.0.0.11 */
@@ -57,7 +67,7 @@
 #define BERTH_AGENT_MAX_EPS 8192	/* as many as the datapath holds */
 
 enum src_kind { SRC_UDP, SRC_TCP_LISTEN, SRC_TCP_CONN, SRC_FWD, SRC_API, SRC_INOTIFY, SRC_TICK,
-		SRC_SIGNAL };
+		SRC_SIGNAL, SRC_ADDRS };
 
 struct src {
 	enum src_kind kind;
@@ -137,6 +147,15 @@ struct agent {
 	struct sockaddr_in upstreams[MAX_UPSTREAMS];
 	int n_upstreams;
 	struct src api, ino, tick, sig;
+	/*
+	 * The host namespace's IPv4 address events (libnl owns the socket; addrs.fd is
+	 * its fd, -1 when there is no watch). Events only mark the addresses as changed:
+	 * berth_hostip_v1 is synced once after the batch of events that held them.
+	 */
+	struct nl_sock *addr_sk;
+	struct src addrs;
+	bool addrs_changed;
+	int hostip_err;		/* the last sync's failure, said once until it changes */
 	struct ct_gc_thread gc;
 	bool stop;
 	bool echo;		/* log to stderr too: in the foreground, unless stderr is the log */
@@ -871,6 +890,125 @@ static void tick(struct agent *a)
 	}
 }
 
+/* ---- the host's addresses: berth_hostip_v1 follows them ---- */
+
+/*
+ * The socket programs take a port published on every address as reached at
+ * any address of the host namespace in berth_hostip_v1 (docs/maps.md). `up`
+ * writes the map; between two `up`s the host gains and loses addresses
+ * (DHCP, `ip addr add`), so the agent, which runs in that namespace, syncs
+ * the map whenever the kernel says an IPv4 address came or went.
+ */
+
+static int addr_event(struct nl_msg *msg, void *arg)
+{
+	struct agent *a = arg;
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+
+	if (type == RTM_NEWADDR || type == RTM_DELADDR)
+		a->addrs_changed = true;
+	return NL_OK;
+}
+
+/* Not fatal: DNS goes on, and the map changes at `up` only, as it did before the watch. */
+static void addrs_watch(struct agent *a)
+{
+	int err;
+
+	a->addr_sk = nl_socket_alloc();
+	if (!a->addr_sk) {
+		alog(a, LOG_WARN, "watch the host's addresses: %s; berth_hostip_v1 follows up only",
+		     strerror(ENOMEM));
+		return;
+	}
+	/* events are no replies to a request of ours: no sequence numbers to check */
+	nl_socket_disable_seq_check(a->addr_sk);
+	nl_socket_modify_cb(a->addr_sk, NL_CB_VALID, NL_CB_CUSTOM, addr_event, a);
+	err = nl_connect(a->addr_sk, NETLINK_ROUTE);
+	err = err ? err : nl_socket_add_membership(a->addr_sk, RTNLGRP_IPV4_IFADDR);
+	err = err ? err : nl_socket_set_nonblocking(a->addr_sk);
+	if (!err) {
+		a->addrs = (struct src){ SRC_ADDRS, nl_socket_get_fd(a->addr_sk) };
+		if (ep_add_fd(a, &a->addrs, EPOLLIN))
+			err = -nl_syserr2nlerr(errno);
+	}
+	if (err) {
+		alog(a, LOG_WARN, "watch the host's addresses: %s; berth_hostip_v1 follows up only",
+		     nl_geterror(err));
+		nl_socket_free(a->addr_sk);
+		a->addr_sk = NULL;
+		a->addrs.fd = -1;
+	}
+}
+
+static void addrs_unwatch(struct agent *a)
+{
+	if (!a->addr_sk)
+		return;
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, a->addrs.fd, NULL);
+	nl_socket_free(a->addr_sk);	/* closes addrs.fd */
+	a->addr_sk = NULL;
+	a->addrs.fd = -1;
+}
+
+/* A bounded batch of events per wakeup; the loop syncs the map after the batch. */
+static void addrs_readable(struct agent *a)
+{
+	for (int i = 0; i < 64; i++) {
+		int err = nl_recvmsgs_default(a->addr_sk);
+
+		if (err == -NLE_AGAIN)
+			return;
+		if (err < 0) {
+			/*
+			 * The socket overflowed (ENOBUFS, which libnl reports as NLE_NOMEM):
+			 * events are lost. A sync reads every address anyway, so it is the
+			 * full resync.
+			 */
+			alog(a, LOG_DEBUG, "host address events: %s; reading every address again",
+			     err == -NLE_NOMEM ? "some lost (ENOBUFS)" : nl_geterror(err));
+			a->addrs_changed = true;
+		}
+	}
+}
+
+static void hostip_changed(void *arg, __be32 addr, bool added)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, s, sizeof(s));
+	alog(arg, LOG_DEBUG, "host address %s %s berth_hostip_v1", s,
+	     added ? "added to" : "removed from");
+}
+
+/*
+ * berth_hostip_v1 := the namespace's IPv4 addresses, on the map as pinned now
+ * (opened each time: `up` may have made it or `down` removed it since). No
+ * datapath yet, or another build's (its maps, until an `up` upgrades it), is
+ * left alone.
+ */
+static void hostip_sync(struct agent *a)
+{
+	char pin_dir[600];
+	int fd, err;
+
+	a->addrs_changed = false;
+	snprintf(pin_dir, sizeof(pin_dir), BERTH_PIN_DIR "/%s", a->o->instance);
+	if (dp_status(pin_dir) == DP_OTHER) {
+		alog(a, LOG_DEBUG, "%s holds another build's datapath: berth_hostip_v1 is left to up",
+		     pin_dir);
+		return;
+	}
+	fd = pin_get(pin_dir, "berth_hostip_v1");
+	err = fd == -ENOENT ? 0 : fd < 0 ? fd : sockhook_hostip_sync(fd, hostip_changed, a);
+	if (fd >= 0)
+		close(fd);
+	if (err && err != a->hostip_err)
+		alog(a, LOG_WARN, "sync the host's addresses into %s/berth_hostip_v1: %s", pin_dir,
+		     strerror(-err));
+	a->hostip_err = err;
+}
+
 /* ---- the conntrack GC thread ---- */
 
 /*
@@ -1089,7 +1227,7 @@ static int setup(struct agent *a)
 
 int agent_run(const struct agent_opts *o)
 {
-	struct agent a = { .o = o, .epfd = -1, .lock_fd = -1,
+	struct agent a = { .o = o, .epfd = -1, .lock_fd = -1, .addrs = { SRC_ADDRS, -1 },
 			   .gc = { .timer_fd = -1, .stop_fd = -1 } };
 	char path[600];
 	int err;
@@ -1137,6 +1275,9 @@ int agent_run(const struct agent_opts *o)
 	}
 	alog(&a, LOG_INFO, "agent of instance %s started (pid %d)", o->instance, getpid());
 	reload(&a);
+	/* watching first: a change between the sync and the watch would go unseen */
+	addrs_watch(&a);
+	hostip_sync(&a);
 	while (!a.stop) {
 		struct epoll_event evs[64];
 		int n = epoll_wait(a.epfd, evs, 64, -1);
@@ -1185,6 +1326,9 @@ int agent_run(const struct agent_opts *o)
 			case SRC_TICK:
 				tick(&a);
 				break;
+			case SRC_ADDRS:
+				addrs_readable(&a);
+				break;
 			case SRC_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -1199,9 +1343,13 @@ int agent_run(const struct agent_opts *o)
 			}
 		}
 		graveyard_empty(&a);
+		/* once per batch, however many address events it held */
+		if (a.addrs_changed)
+			hostip_sync(&a);
 	}
 	alog(&a, LOG_INFO, "agent of instance %s stopping", o->instance);
 	ct_gc_stop(&a);
+	addrs_unwatch(&a);
 	snprintf(path, sizeof(path), "%s/agent.sock", a.run_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/agent.pid", a.run_dir);

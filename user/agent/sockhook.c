@@ -59,7 +59,7 @@ static bool ifa_has(const struct ifaddrs *ifa, __be32 addr)
 	return false;
 }
 
-int sockhook_addrs_sync(const struct dp *dp)
+int sockhook_hostip_sync(int map_fd, sockhook_addr_fn *changed, void *arg)
 {
 	struct berth_hostip_key *keys = NULL, k = { 0 };
 	struct ifaddrs *ifa, *a;
@@ -67,31 +67,45 @@ int sockhook_addrs_sync(const struct dp *dp)
 	__u8 one = 1;
 	int err = 0;
 
-	if (dp->hostip_fd < 0)
-		return 0;
 	if (getifaddrs(&ifa))
 		return -errno;
 	for (a = ifa; a && !err; a = a->ifa_next) {
 		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET)
 			continue;
 		k.addr = ((const struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr;
-		if (bpf_map_update_elem(dp->hostip_fd, &k, &one, BPF_ANY))
+		/* BPF_NOEXIST tells the new ones apart; the value is always 1 */
+		if (!bpf_map_update_elem(map_fd, &k, &one, BPF_NOEXIST)) {
+			if (changed)
+				changed(arg, k.addr, /* added */ true);
+		} else if (errno != EEXIST) {
 			err = -errno;
+		}
 	}
 	/* then the addresses the namespace no longer has (a removed gateway, a changed uplink) */
 	keys = err ? NULL : calloc(BERTH_MAX_HOSTADDRS, sizeof(*keys));
 	if (!err && !keys)
 		err = -ENOMEM;
 	while (!err && n < BERTH_MAX_HOSTADDRS &&
-	       !bpf_map_get_next_key(dp->hostip_fd, n ? &keys[n - 1] : NULL, &keys[n]))
+	       !bpf_map_get_next_key(map_fd, n ? &keys[n - 1] : NULL, &keys[n]))
 		n++;
-	for (size_t i = 0; !err && i < n; i++)
-		if (!ifa_has(ifa, keys[i].addr) && bpf_map_delete_elem(dp->hostip_fd, &keys[i]) &&
-		    errno != ENOENT)
+	for (size_t i = 0; !err && i < n; i++) {
+		if (ifa_has(ifa, keys[i].addr))
+			continue;
+		if (!bpf_map_delete_elem(map_fd, &keys[i])) {
+			if (changed)
+				changed(arg, keys[i].addr, /* added */ false);
+		} else if (errno != ENOENT) {
 			err = -errno;
+		}
+	}
 	free(keys);
 	freeifaddrs(ifa);
 	return err;
+}
+
+int sockhook_addrs_sync(const struct dp *dp)
+{
+	return dp->hostip_fd < 0 ? 0 : sockhook_hostip_sync(dp->hostip_fd, NULL, NULL);
 }
 
 /* A link's program id, or 0. */

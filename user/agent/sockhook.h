@@ -44,6 +44,16 @@ extern const struct sockhook sockhooks[SOCKHOOK_N];
 int sockhook_up(const struct dp *dp, const char *pin_dir);
 /* berth_hostip_v1 := the IPv4 addresses of the current namespace (added and removed). */
 int sockhook_addrs_sync(const struct dp *dp);
+/* One change sockhook_hostip_sync made: @addr (network order) added to the map or removed. */
+typedef void sockhook_addr_fn(void *arg, __be32 addr, bool added);
+/*
+ * The same on the map @map_fd alone (the agent holds no struct dp: it opens the pin on
+ * each change of the namespace's addresses); @changed, unless NULL, hears of each entry
+ * added or removed. Another process syncing the map at the same time is harmless: both
+ * read the kernel's addresses, and the one whose view is older is corrected by the next
+ * address event.
+ */
+int sockhook_hostip_sync(int map_fd, sockhook_addr_fn *changed, void *arg);
 /* Pinned links onto the programs pinned now (an upgrade); none is created. */
 int sockhook_relink(const char *pin_dir);
 /* Detach and unpin the instance's links: its last `down`. Absent ones are fine. */
