@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The agent: one long-running process per instance that owns DNS and the
- * conntrack GC (user/agent/ctgc.c; health checks later). `berth up` starts it when
+ * The agent: one long-running process per instance that owns DNS, the
+ * conntrack GC (user/agent/ctgc.c) and berth_hostip_v1's view of the host's
+ * addresses (health checks later). `berth up` starts it when
  * none runs, the instance's last `berth down` stops it, `berth agent` runs it
  * in the foreground. It keeps no state of its own: it reads state.json and
  * follows it as it changes, so it can be killed and started again at any
