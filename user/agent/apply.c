@@ -492,7 +492,6 @@ static void flows_flush(struct actx *c)
 	c->n_gone_ports = 0;
 }
 
-/* The instance's cgroup directories, once no endpoint cgroup is left in them. */
 /*
  * The published ports held as berth_port_v1 now has them (hold.h): after
  * every change to it, a rollback's too. Warns, never fails: the ports work
@@ -500,11 +499,15 @@ static void flows_flush(struct actx *c)
  */
 static void ports_hold(struct actx *c)
 {
+	/* a rollback or recovery before the first load has no ports to hold: load nothing */
+	if (!c->dp_open && dp_status(c->in->pin_dir) == DP_ABSENT)
+		return;
 	if (!ensure_dp(c) && hold_sync(&c->dp, c->in->run_dir, ports_snap(c)))
 		fprintf(stderr, "berth: warning: the published ports of instance %s are not all held: another process of the host may bind one\n",
 			c->in->name);
 }
 
+/* The instance's cgroup directories, once no endpoint cgroup is left in them. */
 static void cgroup_parents_prune(struct instance *in)
 {
 	const char *root = cgroup2_root();
