@@ -1396,6 +1396,9 @@ static int remove_phase(struct actx *c, const char *project, struct json_object 
 		op_undo(c, op);
 	}
 	flows_flush(c);
+	/* inside the journal: a crash from here on is finished by recovery, which holds again */
+	if (jlen(ports))
+		ports_hold(c);
 	err = state_apply_removal(c, header);
 	journal_end(c);
 	cgroup_parents_prune(c->in);
@@ -2174,7 +2177,8 @@ static struct json_object *ports_diff(struct actx *c, const struct spec *s, stru
 			*dirty = true;
 		v = h->v;
 		v.backend_port = htons((uint16_t)(h->r.target + j));
-		if (map && (pub_snapshot_get(map, &key.k, &in_map) || memcmp(&v, &in_map, sizeof(v))))
+		if (map && (pub_snapshot_get(map, &key.k, &in_map) ||
+			    memcmp(&v, &in_map, sizeof(v))))
 			*dirty = true;
 	}
 	free(want);
@@ -2515,9 +2519,11 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 		err = ep_add(&c, &pl, &s->eps[i], &e);
 		json_object_array_add(add_eps, e);
 	}
-	/* the published ports last: their backends are all there */
+	/* the published ports last: their backends are all there; held before the commit */
 	if (!err)
 		err = ports_add(&c, &pl, &pp, add_eps, &new_ports);
+	if (!err)
+		ports_hold(&c);
 	if (err) {
 		if (err != APPLY_USER_ERROR)
 			fprintf(stderr, "berth: up %s failed at step %d of %d: %s\n", s->project,
@@ -2568,7 +2574,6 @@ int apply_up(struct instance *in, const struct spec *s, const struct apply_opts 
 	if (agent_ensure(in, o->verbose) || agent_notify(in, "reload"))
 		fprintf(stderr, "berth: warning: the agent of instance %s did not start: names will not resolve (see %s/agent.log)\n",
 			in->name, in->run_dir);
-	ports_hold(&c);
 	sockhook_up(&c.dp, in->pin_dir);	/* host → published ports; warns, never fails */
 	err = start_runs(in, s->project);
 out:
@@ -2624,8 +2629,6 @@ int apply_down(struct instance *in, const char *project, const struct apply_opts
 		  (jlen(jarr_get(p, "ports")) > 0);
 	had_policy = jlen(jarr_get(p, "policy")) > 0;
 	err = remove_phase(&c, project, eps, nets, jarr_get(p, "ports"), true);
-	if (!err)
-		ports_hold(&c);
 	/* the last project takes the agent with it */
 	if (!err && !json_object_object_length(projects(in))) {
 		agent_stop(in);

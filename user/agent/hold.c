@@ -41,9 +41,9 @@ static int pbind_sync(const struct dp *dp, const struct pub_snapshot *snap)
 	int err;
 
 	for (size_t i = 0; i < snap->n; i++) {
-		struct berth_pbind_key k = { .port = snap->e[i].k.port, .proto = snap->e[i].k.proto };
+		const struct berth_port_key *pk = &snap->e[i].k;
 
-		want[i] = (struct pbind_entry){ k, 1 };
+		want[i] = (struct pbind_entry){ { .port = pk->port, .proto = pk->proto }, 1 };
 	}
 	if (snap->n)
 		qsort(want, snap->n, sizeof(*want), pbind_cmp);
@@ -62,9 +62,10 @@ static int pbind_sync(const struct dp *dp, const struct pub_snapshot *snap)
 		qsort(have, n_have, sizeof(*have), pbind_cmp);
 	/* the new ones and the changed counts first, so no published port is ever unheld */
 	for (size_t i = 0; !err && i < n_want; i++) {
-		const struct pbind_entry *h = n_have ? bsearch(&want[i], have, n_have, sizeof(*have),
-							       pbind_cmp)
-						     : NULL;
+		const struct pbind_entry *h = NULL;
+
+		if (n_have)
+			h = bsearch(&want[i], have, n_have, sizeof(*have), pbind_cmp);
 
 		if ((!h || h->n != want[i].n) &&
 		    bpf_map_update_elem(dp->pbind_fd, &want[i].k, &want[i].n, BPF_ANY))
@@ -83,43 +84,56 @@ static int pbind_sync(const struct dp *dp, const struct pub_snapshot *snap)
 	return err;
 }
 
-/* A whole small file, or "" when absent: 0, or -errno. */
-static int slurp(const char *path, char **out)
+/*
+ * A whole file: 0, or -errno (-ENOENT when absent). A sysctl gives its text
+ * to the first read() alone and EOF to any read at an offset past 0, so that
+ * read asks for room for the longest list there is (every other port: about
+ * 190 KB), not stdio's 1 KB blocks.
+ */
+static int read_all(const char *path, char **out)
 {
-	FILE *f = fopen(path, "re");
-	size_t len = 0, cap = 4096;
+	size_t len = 0, cap = 512 * 1024;
 	char *buf;
+	int fd;
 
 	*out = NULL;
-	if (!f)
-		return errno == ENOENT ? (*out = xstrdup(""), 0) : -errno;
-	buf = xcalloc(cap, 1);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = xmalloc(cap);
 	for (;;) {
-		size_t got = fread(buf + len, 1, cap - len - 1, f);
+		ssize_t got = read(fd, buf + len, cap - len - 1);
 
-		len += got;
-		if (len < cap - 1)
+		if (got < 0) {
+			int err = -errno;
+
+			close(fd);
+			free(buf);
+			return err;
+		}
+		if (!got)
 			break;
-		cap *= 2;
-		buf = xrealloc(buf, cap);
+		len += (size_t)got;
+		if (len == cap - 1) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
 	}
+	close(fd);
 	buf[len] = '\0';
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return -EIO;
-	}
-	fclose(f);
 	*out = buf;
 	return 0;
 }
 
-static int read_set(const char *path, struct port_set *s)
+/* The ports of a list as the sysctl prints it; an absent file is an empty list when @absent_ok. */
+static int read_set(const char *path, struct port_set *s, bool absent_ok)
 {
 	char *text, *msg;
-	int err = slurp(path, &text);
+	int err = read_all(path, &text);
 
 	memset(s, 0, sizeof(*s));
+	if (err == -ENOENT && absent_ok)
+		return 0;
 	if (err)
 		return err;
 	msg = port_set_parse(text, s);
@@ -132,24 +146,42 @@ static int read_set(const char *path, struct port_set *s)
 	return 0;
 }
 
-/* @path := @s as the sysctl writes it; @atomic: a new file renamed over the old one. */
+int hold_reserved_read(struct port_set *s)
+{
+	return read_set(RESERVED_SYSCTL, s, false);
+}
+
+/*
+ * @path := @s as the sysctl writes it; @atomic: a new file renamed over the
+ * old one. The sysctl takes a long list over several write()s (the first
+ * replaces the list, the others add to it), one page or so each.
+ */
 static int write_set(const char *path, const struct port_set *s, bool atomic)
 {
 	char tmp[600], *text = port_set_format(s);
 	const char *to = path;
+	size_t len = strlen(text), off = 0;
 	int fd, err = 0;
-	size_t len;
 
+	text = xrealloc(text, len + 2);
+	memcpy(text + len++, "\n", 2);	/* the sysctl takes "\n" for none */
 	if (atomic) {
 		snprintf(tmp, sizeof(tmp), "%s.new", path);
 		to = tmp;
 	}
 	fd = open(to, O_WRONLY | O_CLOEXEC | (atomic ? O_CREAT | O_TRUNC : 0), 0644);
-	len = strlen(text);
-	text = xrealloc(text, len + 2);
-	memcpy(text + len, "\n", 2);	/* the sysctl takes "\n" for none */
-	if (fd < 0 || write(fd, text, len + 1) != (ssize_t)(len + 1))
+	if (fd < 0)
 		err = -errno;
+	while (!err && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0)
+			err = -errno;
+		else if (!n)
+			err = -EIO;
+		else
+			off += (size_t)n;
+	}
 	if (fd >= 0 && close(fd) && !err)
 		err = -errno;
 	if (!err && atomic && rename(tmp, path))
@@ -176,14 +208,14 @@ static int reserved_sync(const char *run_dir, const struct port_set *want)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%s", run_dir, RESERVED_OURS);
-	err = read_set(RESERVED_SYSCTL, cur);
+	err = hold_reserved_read(cur);
 	if (err == -ENOENT || (!err && access(RESERVED_SYSCTL, W_OK))) {
 		/* a kernel without it, or a read-only /proc/sys: nothing to hold there */
 		free(cur);
 		return 0;
 	}
 	if (!err)
-		err = read_set(path, ours);
+		err = read_set(path, ours, true);
 	for (size_t i = 0; !err && i < sizeof(cur->w) / sizeof(cur->w[0]); i++) {
 		admin->w[i] = cur->w[i] & ~ours->w[i];
 		next->w[i] = admin->w[i] | want->w[i];

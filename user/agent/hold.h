@@ -33,4 +33,12 @@ struct pub_snapshot;
  */
 int hold_sync(const struct dp *dp, const char *run_dir, const struct pub_snapshot *ports);
 
+struct port_set;
+
+/*
+ * net.ipv4.ip_local_reserved_ports of the current namespace, whole however
+ * long: 0, -ENOENT when the kernel has none, or -errno.
+ */
+int hold_reserved_read(struct port_set *s);
+
 #endif

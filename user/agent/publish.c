@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dp.h"
+#include "hold.h"
 #include "ipv4.h"
 #include "jsonx.h"
 #include "ports.h"
@@ -56,9 +57,9 @@ struct pctx {
 	unsigned range_lo, range_hi;
 	bool has_range;
 	/*
-	 * The instance's datapath is another build's (or none yet): an agent of
-	 * a build before the bind hooks may hold this project's ports by sockets,
-	 * which would fail the bind test of its own ports.
+	 * The instance's datapath has no berth_pbind_v1 (a build before the bind
+	 * hooks, or none yet): that build's agent may hold this project's ports
+	 * by sockets, which would fail the bind test of its own ports.
 	 */
 	bool legacy_holds;
 	int errors;
@@ -278,10 +279,25 @@ int pub_snapshot_get(const struct pub_snapshot *snap, const struct berth_port_ke
 	return 0;
 }
 
+/* A write of pub_snapshot_apply(), with its place among the writes. */
+struct pub_write {
+	struct pub_entry e;	/* first: pub_entry_cmp compares it */
+	size_t idx;
+};
+
+static int pub_write_cmp(const void *x, const void *y)
+{
+	const struct pub_write *a = x, *b = y;
+	int c = pub_entry_cmp(&a->e, &b->e);
+
+	return c ? c : a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
 void pub_snapshot_apply(struct pub_snapshot *snap, const struct berth_port_key *keys,
 			const struct berth_port *vals, size_t n)
 {
-	struct pub_entry *add = NULL, *out;
+	struct pub_write *add = NULL;
+	struct pub_entry *out;
 	size_t n_add = 0, i = 0, j = 0, k = 0;
 
 	for (size_t x = 0; x < n; x++) {
@@ -292,22 +308,24 @@ void pub_snapshot_apply(struct pub_snapshot *snap, const struct berth_port_key *
 		if (e)
 			e->v = vals[x];
 		else
-			*VEC_PUSH(add, n_add) = (struct pub_entry){ keys[x], vals[x] };
+			*VEC_PUSH(add, n_add) = (struct pub_write){ { keys[x], vals[x] }, x };
 	}
 	if (!n_add)
 		return;
-	qsort(add, n_add, sizeof(*add), pub_entry_cmp);
-	/* a key written twice is in the map once */
-	for (size_t x = 1; x < n_add; x++)
-		if (pub_entry_cmp(&add[k], &add[x]))
-			add[++k] = add[x];
+	qsort(add, n_add, sizeof(*add), pub_write_cmp);
+	/* a key written twice is in the map once, with the last value written */
+	for (size_t x = 1; x < n_add; x++) {
+		if (pub_entry_cmp(&add[k].e, &add[x].e))
+			k++;
+		add[k] = add[x];
+	}
 	n_add = k + 1;
 	k = 0;
 	out = xcalloc(snap->n + n_add, sizeof(*out));
 	while (i < snap->n || j < n_add)
-		out[k++] = j == n_add || (i < snap->n && pub_entry_cmp(&snap->e[i], &add[j]) < 0)
+		out[k++] = j == n_add || (i < snap->n && pub_entry_cmp(&snap->e[i], &add[j].e) < 0)
 				   ? snap->e[i++]
-				   : add[j++];
+				   : add[j++].e;
 	free(snap->e);
 	free(add);
 	snap->e = out;
@@ -544,8 +562,7 @@ static int read_line(const char *path, char *buf, size_t size)
 /* ip_local_port_range and ip_local_reserved_ports, read once, when a random port is wanted. */
 static int range_read(struct pctx *c)
 {
-	char line[65536];
-	char *msg;
+	char line[256];
 	int err;
 
 	if (c->has_range)
@@ -560,16 +577,11 @@ static int range_read(struct pctx *c)
 		return err;
 	}
 	/* absent on some kernels: nothing is reserved then */
-	err = read_line(RESERVED_SYSCTL, line, sizeof(line));
-	if (err == -ENOENT)
-		line[0] = '\0';
-	else if (err)
+	err = hold_reserved_read(&c->reserved);
+	if (err && err != -ENOENT) {
+		fprintf(stderr, "berth: read %s in instance %s: %s\n", RESERVED_SYSCTL, c->in->name,
+			strerror(-err));
 		return err;
-	msg = port_set_parse(line, &c->reserved);
-	if (msg) {
-		fprintf(stderr, "berth: %s of instance %s: %s\n", RESERVED_SYSCTL, c->in->name, msg);
-		free(msg);
-		return -EINVAL;
 	}
 	c->has_range = true;
 	return 0;
@@ -713,11 +725,12 @@ int pub_plan_make(struct instance *in, const struct spec *s, struct pub_plan *pl
 {
 	struct pctx c = { .in = in, .s = s };
 	size_t first_picked;
-	uint64_t fp = 0;
+	char pbind[600];
 	int err = 0;
 
 	memset(pl, 0, sizeof(*pl));
-	c.legacy_holds = dp_fingerprint_read(in->pin_dir, &fp) || fp != dp_fingerprint();
+	snprintf(pbind, sizeof(pbind), "%s/berth_pbind_v1", in->pin_dir);
+	c.legacy_holds = access(pbind, F_OK) != 0;
 	c.taken[0] = xcalloc(1, sizeof(struct port_set));
 	c.taken[1] = xcalloc(1, sizeof(struct port_set));
 	held_collect(&c);

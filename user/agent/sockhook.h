@@ -3,10 +3,11 @@
  * The socket programs of an instance (bpf/sock.bpf.c): host processes reach
  * published ports through cgroup connect4/sendmsg4/recvmsg4/getpeername4
  * hooks, and bind4/bind6 keep other sockets off them. cgroup hooks belong to
- * cgroups, not namespaces: each instance attaches its own six BPF links to the cgroup v2 root and pins them under
- * its pin directory (link_sock_*), so they outlive berth's processes; the
- * programs act only on sockets whose namespace cookie is the one `up` wrote
- * to berth_skcfg_v1. The instance's last `down` detaches them.
+ * cgroups, not namespaces: each instance attaches its own six BPF links to
+ * the cgroup v2 root and pins them under its pin directory (link_sock_*), so
+ * they outlive berth's processes; the programs act only on sockets whose
+ * namespace cookie is the one `up` wrote to berth_skcfg_v1. The instance's
+ * last `down` detaches them.
  */
 #ifndef BERTH_SOCKHOOK_H
 #define BERTH_SOCKHOOK_H
