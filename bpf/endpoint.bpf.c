@@ -129,6 +129,9 @@ static __always_inline int policy_check(struct hdr_cursor *c, struct iphdr *iph,
 		ct_touch(ct, &f, reply);
 		return 0;
 	}
+	/* a later fragment opens no flow: its first one would have */
+	if (f.frag == FLOW_FRAG_TAIL)
+		return -BERTH_DROP_FRAGMENT;
 	if (!opens_flow(&f) && gsrc) {
 		/* it continues a flow the peer opened toward this guarded service */
 		if (!policy_allows(rev, to_id, ep->identity, f.key.proto, f.key.sport))
@@ -279,7 +282,7 @@ static __always_inline int hairpin_request(struct __sk_buff *skb, struct hdr_cur
 		return NOT_HAIRPIN;
 	if (!cfg || (iph->protocol != BERTH_PROTO_TCP && iph->protocol != BERTH_PROTO_UDP))
 		return NOT_HAIRPIN;
-	if (parse_flow(c, iph, &f) < 0)
+	if (parse_flow(c, iph, &f) < 0 || f.frag)
 		return NOT_HAIRPIN;	/* fragments: the host's, which refuses them */
 	pp = port_find(f.key.daddr, f.key.dport, f.key.proto);
 	if (!pp)
@@ -365,7 +368,7 @@ static __always_inline int hairpin_reply(struct __sk_buff *skb, struct hdr_curso
 
 	if (iph->protocol != BERTH_PROTO_TCP && iph->protocol != BERTH_PROTO_UDP)
 		return NOT_HAIRPIN;
-	if (parse_flow(c, iph, &f) < 0)
+	if (parse_flow(c, iph, &f) < 0 || f.frag)
 		return NOT_HAIRPIN;
 	nk.saddr = f.key.saddr;
 	nk.daddr = f.key.daddr;
@@ -425,7 +428,7 @@ static __always_inline int hairpin_icmp_error(struct __sk_buff *skb, struct hdr_
 	struct iphdr in;
 	int ret;
 
-	if (iph->protocol != BERTH_PROTO_ICMP || parse_flow(c, iph, &f) < 0)
+	if (iph->protocol != BERTH_PROTO_ICMP || parse_flow(c, iph, &f) < 0 || f.frag)
 		return NOT_HAIRPIN;
 	if (f.icmp_type != ICMP_DEST_UNREACH && f.icmp_type != ICMP_TIME_EXCEEDED)
 		return NOT_HAIRPIN;
@@ -627,6 +630,9 @@ static __always_inline int route_out(struct __sk_buff *skb, struct hdr_cursor *c
 
 		if (f.key.proto == BERTH_PROTO_TCP && (f.tcp_flags & BERTH_TCP_RST))
 			return -BERTH_DROP_CT_INVALID;
+		/* a later fragment opens no flow: its first one would have */
+		if (f.frag == FLOW_FRAG_TAIL)
+			return -BERTH_DROP_FRAGMENT;
 		ret = snat_alloc(&f.key, cfg, &v.nat_port);
 		if (ret < 0)
 			return ret;

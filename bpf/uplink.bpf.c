@@ -243,6 +243,9 @@ static __always_inline int published_in(struct __sk_buff *skb, struct flow *f,
 		struct berth_ct v = { .flags = BERTH_CT_DNAT, .nat_addr = f->key.daddr,
 				      .nat_port = f->key.dport };
 
+		/* a later fragment opens no flow: its first one would have */
+		if (f->frag == FLOW_FRAG_TAIL)
+			return HOST_TRAFFIC;
 		if (f->key.proto == BERTH_PROTO_TCP && (f->tcp_flags & BERTH_TCP_RST))
 			return -BERTH_DROP_CT_INVALID;
 		ct_init(&v, f, be.ifindex, be.slot, 0);
@@ -302,7 +305,7 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct hdr_cursor 
 		return HOST_TRAFFIC;
 	ret = parse_flow(c, iph, &f);
 	if (ret < 0)
-		return HOST_TRAFFIC;	/* fragments and short headers: the host's, or no flow's */
+		return HOST_TRAFFIC;	/* short headers, fragments of no flow: the host's */
 	if (iph->daddr != cfg->uplink_ip) {
 		/* a port published on another address of the host */
 		if (f.key.proto == BERTH_PROTO_TCP || f.key.proto == BERTH_PROTO_UDP)

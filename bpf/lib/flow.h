@@ -21,6 +21,11 @@
 #define ICMP_ECHO	8
 #define ICMP_TIME_EXCEEDED 11
 
+/* Which part of a datagram a packet is (struct flow's frag). */
+#define FLOW_WHOLE	0	/* not a fragment */
+#define FLOW_FRAG_FIRST	1	/* the first fragment: the L4 header, whose checksum covers all */
+#define FLOW_FRAG_TAIL	2	/* a later fragment: no L4 header, ports from berth_frag_v1 */
+
 /* A packet's tuple and where its L4 header is. */
 struct flow {
 	struct berth_ct_key key;	/* as this packet travels */
@@ -28,19 +33,14 @@ struct flow {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 udp_csum;		/* the UDP checksum is in use */
+	__u8 frag;		/* FLOW_WHOLE, FLOW_FRAG_FIRST or FLOW_FRAG_TAIL */
 };
 
-/* The tuple of the packet after @iph; -BERTH_DROP_* for fragments and short headers. */
-static __always_inline int parse_flow(struct hdr_cursor *c, struct iphdr *iph, struct flow *f)
+/* The ports (or echo identifier) of the L4 header at @c; -BERTH_DROP_SHORT when cut. */
+static __always_inline int parse_l4(struct hdr_cursor *c, struct iphdr *iph, struct flow *f)
 {
 	void *l4 = c->pos;
 
-	f->key.saddr = iph->saddr;
-	f->key.daddr = iph->daddr;
-	f->key.proto = iph->protocol;
-	f->l4off = ETH_HLEN + iph->ihl * 4;	/* the frame starts with Ethernet, untagged */
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return -BERTH_DROP_FRAGMENT;
 	switch (iph->protocol) {
 	case BERTH_PROTO_TCP: {
 		struct tcphdr *t = l4;
@@ -78,6 +78,67 @@ static __always_inline int parse_flow(struct hdr_cursor *c, struct iphdr *iph, s
 	default:
 		return 0;
 	}
+}
+
+static __always_inline struct berth_frag_key frag_key(const struct iphdr *iph)
+{
+	struct berth_frag_key k = { .saddr = iph->saddr, .daddr = iph->daddr, .id = iph->id,
+				    .proto = iph->protocol };
+
+	return k;
+}
+
+/* An echo or echo reply: the only ICMP messages whose fragments berth follows. */
+static __always_inline bool icmp_echo_type(__u8 type)
+{
+	return type == ICMP_ECHO || type == ICMP_ECHOREPLY;
+}
+
+/*
+ * The tuple of the packet after @iph; -BERTH_DROP_* for short headers, and
+ * for fragments berth does not follow: TCP's and other protocols' (endpoints'
+ * MTU follows the uplink's, and TCP sends no more than the path takes), and
+ * any later fragment whose first one was not seen (berth does not reassemble).
+ * A UDP or ICMP echo datagram's first fragment records its ports in
+ * berth_frag_v1; its later fragments take them from there.
+ */
+static __always_inline int parse_flow(struct hdr_cursor *c, struct iphdr *iph, struct flow *f)
+{
+	struct berth_frag_key fk;
+	struct berth_frag fv = {};
+	const struct berth_frag *fp;
+	int ret;
+
+	f->key.saddr = iph->saddr;
+	f->key.daddr = iph->daddr;
+	f->key.proto = iph->protocol;
+	f->l4off = ETH_HLEN + iph->ihl * 4;	/* the frame starts with Ethernet, untagged */
+	if (!(iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		return parse_l4(c, iph, f);
+	if (iph->protocol != BERTH_PROTO_UDP && iph->protocol != BERTH_PROTO_ICMP)
+		return -BERTH_DROP_FRAGMENT;
+	fk = frag_key(iph);
+	if (iph->frag_off & bpf_htons(IP_OFFSET)) {
+		fp = bpf_map_lookup_elem(&berth_frag_v1, &fk);
+		if (!fp)
+			return -BERTH_DROP_FRAGMENT;
+		f->key.sport = fp->sport;
+		f->key.dport = fp->dport;
+		f->icmp_type = fp->icmp_type;
+		f->frag = FLOW_FRAG_TAIL;
+		return 0;
+	}
+	ret = parse_l4(c, iph, f);
+	if (ret < 0)
+		return ret;
+	if (iph->protocol == BERTH_PROTO_ICMP && !icmp_echo_type(f->icmp_type))
+		return -BERTH_DROP_FRAGMENT;
+	f->frag = FLOW_FRAG_FIRST;
+	fv.sport = f->key.sport;
+	fv.dport = f->key.dport;
+	fv.icmp_type = f->icmp_type;
+	bpf_map_update_elem(&berth_frag_v1, &fk, &fv, BPF_ANY);
+	return 0;
 }
 
 static __always_inline void key_swap(struct berth_ct_key *dst, const struct berth_ct_key *k)

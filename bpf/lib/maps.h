@@ -129,6 +129,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_pbind_v1 SEC(".maps");
 
+/* a fragmented datagram's ports, for its later fragments (LRU: not conntrack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BERTH_FRAG_MAX);
+	__type(key, struct berth_frag_key);
+	__type(value, struct berth_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} berth_frag_v1 SEC(".maps");
+
 /* the last redirect target, written only when cfg_record_redirect is set (tests) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

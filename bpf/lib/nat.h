@@ -19,9 +19,15 @@
 #define IP_TTL_OFF	(ETH_HLEN + 8)
 #define NAT_TRIES	32	/* random ports tried before a flow counts as exhausted */
 
-/* Where the L4 checksum is, and the flags its helper needs; 0: none to keep. */
+/*
+ * Where the L4 checksum is, and the flags its helper needs; 0: none to keep.
+ * A later fragment has none: the first one's covers the whole datagram.
+ */
 static __always_inline __u32 l4_csum_off(const struct flow *f, __u64 *flags)
 {
+	*flags = 0;
+	if (f->frag == FLOW_FRAG_TAIL)
+		return 0;
 	switch (f->key.proto) {
 	case BERTH_PROTO_TCP:
 		*flags = 0;
@@ -58,6 +64,7 @@ static __always_inline int rewrite_addr(struct __sk_buff *skb, const struct flow
 /*
  * Source (@dst false) or destination port to @to: for ICMP echo, the
  * identifier (the only "port" it has, sport of requests, dport of replies).
+ * A later fragment carries no port: the first one's change stands for it.
  */
 static __always_inline int rewrite_port(struct __sk_buff *skb, const struct flow *f, bool dst,
 					__be16 from, __be16 to)
@@ -65,7 +72,7 @@ static __always_inline int rewrite_port(struct __sk_buff *skb, const struct flow
 	__u64 flags;
 	__u32 off = l4_csum_off(f, &flags), at;
 
-	if (from == to)
+	if (from == to || f->frag == FLOW_FRAG_TAIL)
 		return 0;
 	if (f->key.proto == BERTH_PROTO_ICMP)
 		at = f->l4off + 4;

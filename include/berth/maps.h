@@ -322,6 +322,35 @@ struct berth_pbind_key {
 BERTH_STATIC_ASSERT(sizeof(struct berth_pbind_key) == 4, "berth_pbind_key size");
 
 /*
+ * berth_frag_v1 (LRU hash): the ports of a datagram that arrives in
+ * fragments, by the IP header fields its fragments share, written when its
+ * first fragment (the one with the UDP or ICMP echo header) is parsed. The
+ * later fragments find the ports there, so a translated flow's fragments
+ * are translated alike: addresses in each, ports and the L4 checksum in the
+ * first. A later fragment that arrives before the first finds nothing: it
+ * is dropped (from an endpoint) or left to the host (from the wire). LRU: an
+ * entry lost costs only that datagram.
+ */
+#define BERTH_FRAG_MAX	16384	/* datagrams in fragments at once */
+
+struct berth_frag_key {
+	__be32 saddr;		/* network order, as the fragments arrive */
+	__be32 daddr;		/* network order */
+	__be16 id;		/* network order: the IP identification */
+	__u8 proto;		/* IPPROTO_UDP or IPPROTO_ICMP */
+	__u8 pad;		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_frag_key) == 12, "berth_frag_key size");
+
+struct berth_frag {
+	__be16 sport;		/* network order: UDP ports, or the echo identifier */
+	__be16 dport;
+	__u8 icmp_type;		/* ICMP: echo or echo reply */
+	__u8 pad[3];		/* zero */
+};
+BERTH_STATIC_ASSERT(sizeof(struct berth_frag) == 8, "berth_frag size");
+
+/*
  * SO_MARK of the sockets `up` binds to find out whether another process has
  * a port: the bind hooks let them through, so that the kernel's own answer
  * is the one `up` reads. Setting a mark takes CAP_NET_ADMIN.

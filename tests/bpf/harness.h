@@ -497,6 +497,7 @@ static inline void maps_reset(void)
 	map_clear(skel->maps.berth_nat_v1);
 	map_clear(skel->maps.berth_policy_v1);
 	map_clear(skel->maps.berth_port_v1);
+	map_clear(skel->maps.berth_frag_v1);
 	for (i = 0; i < BERTH_MAX_NETS; i++)
 		assert_int_equal(bpf_map_update_elem(map_fd(skel->maps.berth_net_v1), &i,
 						     &zero_net, BPF_ANY), 0);

@@ -49,6 +49,7 @@ static const struct {
 	{ "berth_hostip_v1", offsetof(struct dp, hostip_fd) },
 	{ "berth_skrev_v1", offsetof(struct dp, skrev_fd) },
 	{ "berth_pbind_v1", offsetof(struct dp, pbind_fd) },
+	{ "berth_frag_v1", offsetof(struct dp, frag_fd) },
 };
 
 /* Every fd of struct dp, for dp_close and the resets. */
@@ -64,6 +65,7 @@ static const size_t dp_fds[] = {
 	offsetof(struct dp, port_fd),	 offsetof(struct dp, sock_prog_fd),
 	offsetof(struct dp, skcfg_fd),	 offsetof(struct dp, hostip_fd),
 	offsetof(struct dp, skrev_fd),	 offsetof(struct dp, pbind_fd),
+	offsetof(struct dp, frag_fd),
 };
 
 #define DP_FD(dp, off) (*(int *)((char *)(dp) + (off)))

@@ -38,6 +38,7 @@ struct dp {
 	int sock_prog_fd;	/* sock: cgroup connect4 (sockhook.c opens the others by pin) */
 	int skcfg_fd, hostip_fd, skrev_fd;	/* the socket programs' maps */
 	int pbind_fd;		/* berth_pbind_v1: the bind hooks' published (port, protocol) */
+	int frag_fd;		/* berth_frag_v1: fragmented datagrams' ports */
 	/* stale only: berth_ep_v1 and berth_ip_v1 of an older datapath (-1: none) */
 	int ep_old_fd, ip_old_fd;
 	/*
