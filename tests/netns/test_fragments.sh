@@ -116,31 +116,40 @@ rose() {
 	expect "$1 ($b -> $a)" [ "$a" -ge $((b + $5)) ]
 }
 
+# published_echo PROJECT SIZE: SIZE bytes from outside to uplink:6060/udp and the echo back;
+# the client's words in OUT, the fragment counters before and after in OB OA (outside),
+# AB AA (app), DB DA (drop_fragment), each shown.
+published_echo() {
+	local p=$1
+
+	OB=$(out_frags)
+	AB=$(app_frags "$p")
+	DB=$(frag_drops "$p")
+	OUT=$(ip netns exec "$OUT_NS" "$PY" "$TMP/udp_echo.py" "$UPLINK_ADDR" 6060 "$2") || true
+	OA=$(out_frags)
+	AA=$(app_frags "$p")
+	DA=$(frag_drops "$p")
+	echo "client (outside): ${OUT//$'\n'/; }"
+	echo "app's echo log: $(grep -v '^ready$' "$TMP/$p-echo.log" | tr '\n' ';')"
+	echo "FragCreates ReasmOKs: outside $OB -> $OA, app $AB -> $AA; drop_fragment $DB -> $DA"
+}
+
 # "6060:6060/udp", 4000 bytes from outside: fragments in, the echo's fragments out.
 test_published_big() {
-	local p=t$$-pub out ob oa ab aa db da
+	local p=t$$-pub
 
 	up_app "$p"
-	ob=$(out_frags)
-	ab=$(app_frags "$p")
-	db=$(frag_drops "$p")
-	out=$(ip netns exec "$OUT_NS" "$PY" "$TMP/udp_echo.py" "$UPLINK_ADDR" 6060 "$BIG") || true
-	oa=$(out_frags)
-	aa=$(app_frags "$p")
-	da=$(frag_drops "$p")
-	echo "client (outside): ${out//$'\n'/; }"
-	echo "app's echo log: $(grep -v '^ready$' "$TMP/$p-echo.log" | tr '\n' ';')"
-	echo "FragCreates ReasmOKs: outside $ob -> $oa, app $ab -> $aa; drop_fragment $db -> $da"
-	expect "the $BIG-byte echo through uplink:6060/udp, intact" grep -qx intact <<<"$out"
+	published_echo "$p" "$BIG"
+	expect "the $BIG-byte echo through uplink:6060/udp, intact" grep -qx intact <<<"$OUT"
 	expect "the datagram logged from the outside client's $OUT_ADDR" \
 		grep -qE "^udp $OUT_ADDR [0-9]+ 6060\$" "$TMP/$p-echo.log"
 	expect_fail "the uplink's address $UPLINK_ADDR logged" \
 		grep -q "^udp $UPLINK_ADDR " "$TMP/$p-echo.log"
-	rose "the outside fragmented the request" "$ob" "$oa" 1 2
-	rose "app reassembled the request" "$ab" "$aa" 2 1
-	rose "app fragmented the echo" "$ab" "$aa" 1 2
-	rose "the outside reassembled the echo" "$ob" "$oa" 2 1
-	expect_eq "drop_fragment after the exchange" "$da" "$db"
+	rose "the outside fragmented the request" "$OB" "$OA" 1 2
+	rose "app reassembled the request" "$AB" "$AA" 2 1
+	rose "app fragmented the echo" "$AB" "$AA" 1 2
+	rose "the outside reassembled the echo" "$OB" "$OA" 2 1
+	expect_eq "drop_fragment after the exchange" "$DA" "$DB"
 }
 
 # An endpoint's 4000 bytes to the outside, masqueraded, and the fragmented reply back.
@@ -194,23 +203,15 @@ test_ping_big() {
 
 # 100 bytes through the published port: no fragment anywhere, echoed as before.
 test_published_small() {
-	local p=t$$-small out ob oa db da
+	local p=t$$-small
 
 	up_app "$p"
-	ob=$(out_frags)
-	db=$(frag_drops "$p")
-	out=$(ip netns exec "$OUT_NS" "$PY" "$TMP/udp_echo.py" "$UPLINK_ADDR" 6060 "$SMALL") ||
-		true
-	oa=$(out_frags)
-	da=$(frag_drops "$p")
-	echo "client (outside): ${out//$'\n'/; }"
-	echo "app's echo log: $(grep -v '^ready$' "$TMP/$p-echo.log" | tr '\n' ';')"
-	echo "FragCreates ReasmOKs of the outside: $ob -> $oa; drop_fragment $db -> $da"
-	expect "the $SMALL-byte echo through uplink:6060/udp, intact" grep -qx intact <<<"$out"
+	published_echo "$p" "$SMALL"
+	expect "the $SMALL-byte echo through uplink:6060/udp, intact" grep -qx intact <<<"$OUT"
 	expect "the datagram logged from the outside client's $OUT_ADDR" \
 		grep -qE "^udp $OUT_ADDR [0-9]+ 6060\$" "$TMP/$p-echo.log"
-	expect_eq "FragCreates ReasmOKs of the outside (nothing fragmented)" "$oa" "$ob"
-	expect_eq "drop_fragment after the exchange" "$da" "$db"
+	expect_eq "FragCreates ReasmOKs of the outside (nothing fragmented)" "$OA" "$OB"
+	expect_eq "drop_fragment after the exchange" "$DA" "$DB"
 }
 
 netns_setup
