@@ -14,6 +14,7 @@
 #include <berth/maps.h>
 
 #include "dp.h"
+#include "instance.h"
 #include "ports.h"
 #include "publish.h"
 #include "util.h"
@@ -152,24 +153,24 @@ int hold_reserved_read(struct port_set *s)
 }
 
 /*
- * @path := @s as the sysctl writes it; @atomic: a new file renamed over the
- * old one. The sysctl takes a long list over several write()s (the first
- * replaces the list, the others add to it), one page or so each.
+ * @path := @s in the sysctl's list format: the record file whole and at once
+ * (file_write_atomic), the sysctl over several write()s, as it takes a long
+ * list (the first replaces the list, the others add to it, a page or so each).
  */
-static int write_set(const char *path, const struct port_set *s, bool atomic)
+static int write_set(const char *path, const struct port_set *s, bool record)
 {
-	char tmp[600], *text = port_set_format(s);
-	const char *to = path;
+	char *text = port_set_format(s);
 	size_t len = strlen(text), off = 0;
 	int fd, err = 0;
 
 	text = xrealloc(text, len + 2);
 	memcpy(text + len++, "\n", 2);	/* the sysctl takes "\n" for none */
-	if (atomic) {
-		snprintf(tmp, sizeof(tmp), "%s.new", path);
-		to = tmp;
+	if (record) {
+		err = file_write_atomic(path, text, len);
+		free(text);
+		return err;
 	}
-	fd = open(to, O_WRONLY | O_CLOEXEC | (atomic ? O_CREAT | O_TRUNC : 0), 0644);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		err = -errno;
 	while (!err && off < len) {
@@ -183,8 +184,6 @@ static int write_set(const char *path, const struct port_set *s, bool atomic)
 			off += (size_t)n;
 	}
 	if (fd >= 0 && close(fd) && !err)
-		err = -errno;
-	if (!err && atomic && rename(tmp, path))
 		err = -errno;
 	free(text);
 	return err;
